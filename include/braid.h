@@ -1,0 +1,201 @@
+/* braid.h - coroutines on a multi-threaded work-stealing runtime, with the
+ * programming model of Python's asyncio.
+ *
+ * A coroutine is a plain C function, braid_fn, that runs on its own stack and
+ * may suspend anywhere below its body (in braid_await, braid_yield, ...). A
+ * runtime runs coroutines on N worker threads, one per core by default; each
+ * worker keeps a work-stealing deque and idle workers steal from busy ones.
+ *
+ *   asyncio                         braid
+ *   asyncio.run(main())             braid_run(main, arg, &opts, &result)
+ *   loop = new_event_loop()         braid_rt_new(&rt, &opts)
+ *   loop.run_until_complete(main()) braid_rt_block_on(rt, main, arg, &result)
+ *   loop.close()                    braid_rt_free(rt)
+ *   asyncio.create_task(coro)       braid_spawn(&task, fn, arg)
+ *   await task                      braid_await(task, &result)
+ *   asyncio.sleep(0)                braid_yield()
+ *   task.cancel()                   braid_cancel(task)
+ *
+ * Conventions (they hold for every function below):
+ *   - Errors are negative errno values; 0 (or a value >= 0) is success.
+ *     Nothing here sets errno. -EPERM: a waiting call made outside a
+ *     coroutine; -ECANCELED: the calling task was cancelled; -EINVAL: a bad
+ *     argument (nothing was changed).
+ *   - Task handles are counted. braid_spawn gives the caller one reference;
+ *     braid_task_release drops it. braid_await never consumes it.
+ *   - Pointers passed in are borrowed unless a comment says the call takes
+ *     them.
+ *   - A body's return value is its result when >= 0 and its error status
+ *     when negative (a negative errno, asyncio's "raise").
+ */
+#ifndef BRAID_H
+#define BRAID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "braid_version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(BRAID_BUILDING) && defined(__GNUC__)
+#define BRAID_API __attribute__((visibility("default")))
+#else
+#define BRAID_API
+#endif
+
+/* A runtime: worker threads, their queues, stacks and task memory. */
+typedef struct braid_rt braid_rt;
+/* A task: one run of a coroutine body. Opaque, reference counted. */
+typedef struct braid_task braid_task;
+
+/* A coroutine body. arg is whatever was given to spawn. Return a result
+ * (>= 0) or a negative errno (the task's error status). */
+typedef int64_t (*braid_fn)(void *arg);
+
+/* Runtime options. Always fill with braid_rt_opts_init first, then change
+ * what you need: new fields take their defaults that way. */
+typedef struct braid_rt_opts {
+    /* Worker threads; 0 means one per CPU the process may run on.
+     * At most BRAID_MAX_WORKERS. */
+    unsigned workers;
+    /* Usable bytes of each coroutine stack, rounded up to whole pages;
+     * 0 means BRAID_DEFAULT_STACK. Below BRAID_MIN_STACK or above
+     * BRAID_MAX_STACK is -EINVAL. */
+    size_t stack_size;
+    /* Nonzero: pin worker i to the i-th CPU of the process's affinity set. */
+    int pin_workers;
+    /* Nonzero: do not install the SIGSEGV handler that reports coroutine
+     * stack overflows (for hosts that own SIGSEGV). */
+    int no_overflow_handler;
+    /* Seed of the per-worker random generators (victim choice). 0: fixed
+     * default, so runs are repeatable. */
+    uint64_t seed;
+    /* Room for growth; keep zero. */
+    uint64_t reserved[8];
+} braid_rt_opts;
+
+#define BRAID_MAX_WORKERS 1024
+#define BRAID_DEFAULT_STACK ((size_t)64 * 1024)
+#define BRAID_MIN_STACK ((size_t)16 * 1024)
+#define BRAID_MAX_STACK ((size_t)1024 * 1024 * 1024)
+
+/* Fill o with the defaults. */
+BRAID_API void braid_rt_opts_init(braid_rt_opts *o);
+
+/* Start a runtime: its workers start at once and park until work arrives.
+ * o may be NULL (defaults). On success *out holds the runtime (owned by the
+ * caller, freed with braid_rt_free).
+ * Errors: -EINVAL (out NULL, bad option), -ENOMEM, -EAGAIN (the system
+ * refused a thread). Thread-safe; several runtimes may coexist. */
+BRAID_API int braid_rt_new(braid_rt **out, const braid_rt_opts *o);
+
+/* Run fn(arg) as a task on rt and block the calling thread until it ends.
+ * Returns its status (0, or the negative value the body returned, or
+ * -ECANCELED); *result (if result is not NULL) receives the body's return
+ * value when the status is 0. Other tasks keep running after it returns.
+ * Errors: -EINVAL (rt or fn NULL), -EPERM (called from a worker of any braid
+ * runtime: it would block that worker), -ESHUTDOWN (rt is being freed),
+ * -ENOMEM. Callable from any thread that is not a braid worker. */
+BRAID_API int braid_rt_block_on(braid_rt *rt, braid_fn fn, void *arg, int64_t *result);
+
+/* Shut rt down and free it: every task still alive is cancelled (its
+ * waiting call returns -ECANCELED) and awaited, the workers are joined, and
+ * all memory is returned. Task handles of rt must not be used afterwards.
+ * Errors: -EINVAL (rt NULL), -EPERM (called from one of rt's own workers).
+ * Blocks until every task has ended; a task that ignores cancellation and
+ * never returns makes this wait forever. */
+BRAID_API int braid_rt_free(braid_rt *rt);
+
+/* asyncio.run: braid_rt_new + braid_rt_block_on + braid_rt_free. Returns the
+ * status of fn's task, or an error of any of the three. */
+BRAID_API int braid_run(braid_fn fn, void *arg, const braid_rt_opts *o, int64_t *result);
+
+/* Create a task running fn(arg) on the calling coroutine's runtime (asyncio
+ * create_task). It starts soon: on this worker, or on another that steals
+ * it; or at once, on the awaiter's stack, when something awaits it before
+ * it started. If out is not NULL, *out receives a handle (one reference,
+ * release it with braid_task_release); if out is NULL the task is detached.
+ * Errors: -EINVAL (fn NULL), -EPERM (not called from a coroutine: use
+ * braid_rt_spawn), -ESHUTDOWN (the runtime is closing), -ENOMEM. */
+BRAID_API int braid_spawn(braid_task **out, braid_fn fn, void *arg);
+
+/* Same as braid_spawn on a given runtime, from any thread: a coroutine of
+ * rt, a coroutine of another runtime, or a thread braid does not own.
+ * Errors: -EINVAL (rt or fn NULL), -ESHUTDOWN, -ENOMEM. */
+BRAID_API int braid_rt_spawn(braid_rt *rt, braid_task **out, braid_fn fn, void *arg);
+
+/* Wait for t to end (await task). Returns t's status: 0, the negative errno
+ * its body returned, or -ECANCELED if it was cancelled before it started.
+ * When the status is 0 and result is not NULL, *result receives the body's
+ * return value. If t has not started, the caller runs it at once on its own
+ * stack ("inline"), so fork-join code costs no stack and no switch per task.
+ * The reference to t is not consumed.
+ * Errors of the call itself: -EINVAL (t NULL), -EPERM (not in a coroutine),
+ * -EDEADLK (t is the caller, or a task the caller is running inline),
+ * -ECANCELED (the caller was cancelled while waiting; t keeps running). */
+BRAID_API int braid_await(braid_task *t, int64_t *result);
+
+/* Let other ready tasks run, then continue (asyncio.sleep(0)). Tasks that
+ * yield are resumed in the order they yielded.
+ * Errors: -EPERM (not in a coroutine), -ECANCELED (the caller was
+ * cancelled; delivered once). */
+BRAID_API int braid_yield(void);
+
+/* Ask t to stop (task.cancel()). A suspended t wakes at once and its
+ * waiting call returns -ECANCELED; a t that has not started never runs and
+ * ends with status -ECANCELED; a running t sees -ECANCELED at its next
+ * waiting call. The cancellation is delivered once: the body may then clean
+ * up, await again, and return what it likes. Idempotent; no effect on a
+ * finished task. Safe from any thread.
+ * Returns 1 if the request was recorded, 0 if t had already ended;
+ * -EINVAL (t NULL). */
+BRAID_API int braid_cancel(braid_task *t);
+
+/* Take another reference to t (for another owner). Returns t. */
+BRAID_API braid_task *braid_task_retain(braid_task *t);
+/* Drop a reference. The task keeps running if it has not ended; its memory
+ * is reused once it has ended and no reference is left. NULL is ignored. */
+BRAID_API void braid_task_release(braid_task *t);
+/* 1 if t has ended, 0 if not, -EINVAL if t is NULL. Any thread. */
+BRAID_API int braid_task_done(braid_task *t);
+
+/* The task the caller runs in, or NULL outside a coroutine. Borrowed: no
+ * reference is taken. */
+BRAID_API braid_task *braid_self(void);
+/* The runtime the caller's coroutine runs on, or NULL. */
+BRAID_API braid_rt *braid_current(void);
+/* Number of worker threads of rt (-EINVAL if rt is NULL). */
+BRAID_API int braid_rt_workers(const braid_rt *rt);
+/* Index (0-based) of the worker thread the caller runs on, or -1 outside
+ * the workers. A coroutine may move between workers at each suspension. */
+BRAID_API int braid_worker_id(void);
+
+/* Counters of a runtime, summed over its workers. A snapshot: each counter
+ * is exact for the moment it was read, not all at one instant. */
+typedef struct braid_stats {
+    uint64_t spawned;       /* tasks created (braid_spawn, rt_spawn, block_on) */
+    uint64_t completed;     /* tasks that ended (including cancelled ones) */
+    uint64_t started;       /* tasks whose body began (on a worker or inline) */
+    uint64_t inlined;       /* of those, started inline by an awaiter */
+    uint64_t stolen;        /* queue entries taken from another worker */
+    uint64_t steal_tries;   /* victims tried by searching workers */
+    uint64_t parks;         /* times a worker went to sleep */
+    uint64_t live;          /* spawned - completed */
+    uint64_t stacks_in_use; /* coroutine stacks held by tasks */
+    uint64_t reserved[7];
+} braid_stats;
+
+/* Fill *out with rt's counters. Any thread. Errors: -EINVAL (NULL). */
+BRAID_API int braid_rt_stats(braid_rt *rt, braid_stats *out);
+
+/* Short description of a braid error code (a negative errno). */
+BRAID_API const char *braid_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,57 @@
+/* switch.S (x86-64, System V) - braid__ctx_swap and the start trampoline.
+ *
+ * braid__ctx_swap(from, to): pushes the callee-saved registers (rbp, rbx,
+ * r12-r15) and an 8-byte slot holding MXCSR and the x87 control word, stores
+ * rsp in from->sp, loads to->sp and pops the same frame. Caller-saved state
+ * is the caller's business by the ABI. The stack stays 16-byte aligned at
+ * every call site because every saved frame was made by a call.
+ *
+ * A fresh context (see ctx_x86_64.c) holds the same frame with r12 = entry,
+ * r13 = arg and the return address pointing at braid__ctx_start, which calls
+ * entry(arg) with rsp 16-byte aligned before the call, as the ABI requires.
+ */
+    .text
+    .globl  braid__ctx_swap
+    .hidden braid__ctx_swap
+    .type   braid__ctx_swap, @function
+    .p2align 4
+braid__ctx_swap:
+    .cfi_startproc
+    pushq   %rbp
+    pushq   %rbx
+    pushq   %r12
+    pushq   %r13
+    pushq   %r14
+    pushq   %r15
+    subq    $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw  4(%rsp)
+    movq    %rsp, (%rdi)
+    movq    (%rsi), %rsp
+    ldmxcsr (%rsp)
+    fldcw   4(%rsp)
+    addq    $8, %rsp
+    popq    %r15
+    popq    %r14
+    popq    %r13
+    popq    %r12
+    popq    %rbx
+    popq    %rbp
+    ret
+    .cfi_endproc
+    .size   braid__ctx_swap, .-braid__ctx_swap
+
+    .globl  braid__ctx_start
+    .hidden braid__ctx_start
+    .type   braid__ctx_start, @function
+    .p2align 4
+braid__ctx_start:
+    .cfi_startproc
+    .cfi_undefined rip          /* outermost frame: unwinders stop here */
+    movq    %r13, %rdi
+    callq   *%r12
+    ud2                         /* entry never returns */
+    .cfi_endproc
+    .size   braid__ctx_start, .-braid__ctx_start
+
+    .section .note.GNU-stack,"",@progbits

@@ -1,0 +1,200 @@
+/* internal.h - the shared definitions of braid's rooms: the task object and
+ * its state word, workers, and the runtime.
+ *
+ * Task state word (one braid__aword per task):
+ *   bits 0-2   lifecycle: FREE, IDLE (spawned, not started), RUNNING,
+ *              SUSPENDED (context saved, waiting), READY (context saved, in a
+ *              run queue), DONE
+ *   NOTIFIED   a wake-up arrived while RUNNING; the scheduler re-queues the
+ *              task instead of suspending it
+ *   CANCEL     cancellation requested and not yet delivered
+ *   WAITERS    the waiter list is non-empty
+ *   WLOCK      the waiter list is locked (a bit spin lock; held for a few
+ *              instructions, never across a switch)
+ *   bits 16+   reference count
+ * References: one per handle, one "lifecycle" reference held until DONE, and
+ * one "queue" reference held by the task's start entry until that entry is
+ * consumed (taken, stolen, or popped from the injection queue). The queue
+ * reference is what makes claims safe: task memory is never reused while an
+ * entry that names it sits in a queue, so a stale entry can only ever see
+ * its own task, already claimed, and drop its reference.
+ *
+ * Claiming: exactly one party moves a task IDLE -> RUNNING: the worker that
+ * consumes its start entry, or an awaiter (braid_await runs it inline).
+ * When the awaiter took the start entry itself and holds the only handle
+ * (refs == handle + lifecycle + queue, no flags), nobody else can reach the
+ * task, so the claim and the completion are plain stores. Otherwise every
+ * transition is a CAS.
+ *
+ * Queue entries are words: a task pointer with tag bit 0 clear is a start
+ * entry (claim it), with the bit set a resume entry (the task is READY and
+ * this entry owns the right to resume it; there is at most one).
+ */
+#ifndef BRAID_INTERNAL_H
+#define BRAID_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../include/braid.h"
+#include "atomics.h"
+#include "ctx.h"
+#include "deque.h"
+#include "stack.h"
+
+#define ST_MASK ((uintptr_t)0x7)
+#define ST_FREE ((uintptr_t)0)
+#define ST_IDLE ((uintptr_t)1)
+#define ST_RUNNING ((uintptr_t)2)
+#define ST_SUSPENDED ((uintptr_t)3)
+#define ST_READY ((uintptr_t)4)
+#define ST_DONE ((uintptr_t)5)
+#define F_NOTIFIED ((uintptr_t)0x08)
+#define F_CANCEL ((uintptr_t)0x10)
+#define F_WAITERS ((uintptr_t)0x20)
+#define F_WLOCK ((uintptr_t)0x40)
+#define REF_SHIFT 16
+#define REF_ONE ((uintptr_t)1 << REF_SHIFT)
+#define REFS(st) ((st) >> REF_SHIFT)
+
+#define ENTRY_RESUME ((uintptr_t)1)
+#define ENTRY_TASK(e) ((braid_task *)((e) & ~ENTRY_RESUME))
+
+typedef struct braid__worker braid__worker;
+
+/* Somebody waiting for a task to end: a coroutine (task != NULL) or a
+ * thread blocked on futex. Lives on the waiter's stack; linked into the
+ * awaited task's list under its WLOCK. */
+typedef struct braid__waiter {
+    struct braid__waiter *next, *prev;
+    braid_task *task;
+    braid__a32 futex; /* thread waiter: 0 until woken */
+    bool linked;      /* guarded by the awaited task's WLOCK */
+} braid__waiter;
+
+struct braid_task {
+    /* Line 1: what the claim, the run and the completion touch. */
+    braid__aword state;  /* any thread, atomically; see above */
+    braid_fn fn;         /* written at spawn, read by the claimer */
+    void *arg;
+    int64_t ret;         /* written by the runner before DONE (release) */
+    braid_task *parent;  /* awaiter whose stack this task runs on inline */
+    braid__fiber *fiber; /* the stack this task's frames live on */
+    braid__ctx ctx;      /* saved context while SUSPENDED or READY */
+    bool escaped;        /* braid_self() handed out its address: no plain
+                          * fast-path transitions (written by its runner) */
+    /* Colder. */
+    braid__stack *stack; /* the stack this task owns (NULL: none, inline) */
+    braid_task *qnext;   /* link in owner-private FIFOs and free lists */
+    braid__waiter *waiters; /* guarded by WLOCK */
+    braid_rt *rt;
+    uint64_t id;         /* for diagnostics */
+};
+
+/* Why a coroutine switched back to its worker's loop. */
+enum { ACT_NONE, ACT_YIELD, ACT_WAIT, ACT_DONE };
+
+struct braid__worker {
+    braid__deque dq; /* own cache lines (see deque.h) */
+
+    /* Owner-private: written and read only by this worker's thread. */
+    _Alignas(BRAID__CACHELINE) braid_rt *rt;
+    unsigned id;
+    unsigned lifo_runs;   /* consecutive runs from the LIFO slot */
+    uintptr_t lifo;       /* resume entry of the most recently woken task */
+    braid_task *yq_head;  /* yielded tasks, FIFO */
+    braid_task *yq_tail;
+    uint64_t tick;
+    uint64_t rng;
+    braid_task *cur;      /* innermost task running on this worker */
+    int action;           /* set by a coroutine before it switches back */
+    braid_task *action_task;
+    bool searching;
+    braid__ctx sched_ctx; /* the loop's context on the thread's own stack */
+    braid__fiber sched_fiber;
+    braid__stack_pool stacks;
+    braid_task *free;     /* recycled task objects */
+    unsigned nfree;
+    uint64_t next_id;
+    pthread_t thread;
+    void *altstack;       /* sigaltstack for the overflow handler */
+
+    /* Statistics: written by the owner (relaxed stores, no RMW), read by
+     * anyone (relaxed loads; a snapshot). */
+    _Alignas(BRAID__CACHELINE) braid__aword n_spawned;
+    braid__aword n_completed;
+    braid__aword n_started;
+    braid__aword n_inlined;
+    braid__aword n_stolen;
+    braid__aword n_steal_tries;
+    braid__aword n_parks;
+    braid__aword n_stacks_live; /* taken here minus returned here (wraps; sum it) */
+
+    /* Written by other threads. */
+    _Alignas(BRAID__CACHELINE) braid__a32 park_word; /* 1: unparked */
+};
+
+_Static_assert(offsetof(braid__worker, rt) % BRAID__CACHELINE == 0, "private line");
+_Static_assert(offsetof(braid__worker, park_word) % BRAID__CACHELINE == 0, "shared line");
+
+struct braid_rt {
+    unsigned nworkers;
+    size_t stack_size;
+    int pin;
+    uint64_t seed;
+    braid__worker **workers;
+
+    /* Idle tracking (worker.c). nsearching and nparked are read on the push
+     * path; the idle list itself only under idle_lock. */
+    _Alignas(BRAID__CACHELINE) braid__aword nsearching;
+    braid__aword nparked;
+    braid__aword stop; /* 1: workers exit their loop */
+    _Alignas(BRAID__CACHELINE) pthread_mutex_t idle_lock;
+    unsigned *idle_ids;
+    unsigned nidle;
+
+    /* Injection queue: start and resume entries from threads that are not
+     * this runtime's workers. A ring under a mutex: those spawns are rare
+     * next to worker spawns. inj_len mirrors the count for lock-free peeks. */
+    _Alignas(BRAID__CACHELINE) pthread_mutex_t inj_lock;
+    uintptr_t *inj_ring;
+    size_t inj_cap, inj_head, inj_count;
+    braid__aword inj_len;
+
+    /* Task memory: chunks, and a shared free list that balances workers
+     * that spawn more than they free. */
+    _Alignas(BRAID__CACHELINE) pthread_mutex_t slab_lock;
+    void *chunks;
+    braid_task *gfree;
+    size_t ngfree;
+
+    braid__aword closing;          /* 1: braid_rt_free has begun */
+    braid__aword foreign_spawned;  /* spawns by non-workers (inject) */
+    braid__aword started_workers;
+    int no_segv; /* opts.no_overflow_handler */
+};
+
+/* worker.c */
+braid__worker *braid__worker_current(void);
+int braid__worker_start_all(braid_rt *rt);
+void braid__worker_stop_all(braid_rt *rt);
+void braid__wake(braid__worker *w, braid_task *t);
+void braid__wake_ready(braid__worker *w, braid_task *t);
+void braid__push_start(braid__worker *w, braid_task *t);
+int braid__inject(braid_rt *rt, uintptr_t entry);
+void braid__suspend(braid__worker *w, braid_task *self, int action);
+
+/* task.c */
+braid_task *braid__task_alloc(braid_rt *rt, braid__worker *w);
+void braid__task_free(braid_rt *rt, braid__worker *w, braid_task *t);
+void braid__task_drop(braid__worker *w, braid_task *t, uintptr_t refs);
+void braid__task_complete(braid__worker *w, braid_task *t);
+bool braid__task_claim(braid_task *t, bool drop_queue_ref);
+bool braid__waiter_add(braid_task *t, braid__waiter *n);
+void braid__waiter_remove(braid_task *t, braid__waiter *n);
+bool braid__take_cancel(braid_task *self);
+void braid__slab_destroy(braid_rt *rt);
+void braid__cancel_all(braid_rt *rt);
+
+#endif

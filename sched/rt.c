@@ -1,0 +1,513 @@
+/* rt.c - the public verbs: runtimes, spawn, await, yield, and handles.
+ *
+ * Owns: argument checks and error codes of the API, runtime construction
+ * and the shutdown protocol, and the inline-await fast path. Delegates
+ * state transitions to task.c and scheduling to worker.c.
+ *
+ * Shutdown protocol (braid_rt_free):
+ *   1. Set closing: spawns now fail with -ESHUTDOWN.
+ *   2. Until no task is alive (spawned minus completed, summed over the
+ *      workers' counters): cancel every live task (a sweep over the task
+ *      slab, so no registry costs anything on the spawn path), then sleep a
+ *      millisecond. Workers keep running: cancelled tasks wake, clean up and
+ *      end; queued ones end as -ECANCELED without running.
+ *   3. Set stop, wake every worker, join them.
+ *   4. Free deques, stacks, the slab and the runtime.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "futex.h"
+#include "internal.h"
+
+#define INLINE_STACK_MARGIN ((size_t)8 * 1024)
+
+void braid_rt_opts_init(braid_rt_opts *o)
+{
+    if (o == NULL)
+        return;
+    memset(o, 0, sizeof *o);
+}
+
+static unsigned cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static void rt_destroy(braid_rt *rt)
+{
+    if (rt->workers != NULL) {
+        for (unsigned i = 0; i < rt->nworkers; i++) {
+            braid__worker *w = rt->workers[i];
+            if (w == NULL)
+                continue;
+            braid__deque_destroy(&w->dq);
+            braid__stack_pool_destroy(&w->stacks);
+            free(w);
+        }
+        free(rt->workers);
+    }
+    braid__slab_destroy(rt);
+    free(rt->inj_ring);
+    free(rt->idle_ids);
+    pthread_mutex_destroy(&rt->idle_lock);
+    pthread_mutex_destroy(&rt->inj_lock);
+    pthread_mutex_destroy(&rt->slab_lock);
+    free(rt);
+}
+
+int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
+{
+    braid_rt_opts def;
+    if (out == NULL)
+        return -EINVAL;
+    *out = NULL;
+    if (o == NULL) {
+        braid_rt_opts_init(&def);
+        o = &def;
+    }
+    unsigned nw = o->workers ? o->workers : cpu_count();
+    if (nw > BRAID_MAX_WORKERS)
+        return -EINVAL;
+    size_t ss = o->stack_size ? o->stack_size : BRAID_DEFAULT_STACK;
+    if (ss < BRAID_MIN_STACK || ss > BRAID_MAX_STACK)
+        return -EINVAL;
+    ss = braid__stack_round(ss);
+
+    braid_rt *rt = calloc(1, sizeof *rt);
+    if (rt == NULL)
+        return -ENOMEM;
+    rt->nworkers = nw;
+    rt->stack_size = ss;
+    rt->pin = o->pin_workers;
+    rt->no_segv = o->no_overflow_handler;
+    rt->seed = o->seed ? o->seed : 0x9E3779B97F4A7C15ULL;
+    pthread_mutex_init(&rt->idle_lock, NULL);
+    pthread_mutex_init(&rt->inj_lock, NULL);
+    pthread_mutex_init(&rt->slab_lock, NULL);
+    rt->idle_ids = calloc(nw, sizeof *rt->idle_ids);
+    rt->inj_cap = 64;
+    rt->inj_ring = malloc(rt->inj_cap * sizeof *rt->inj_ring);
+    rt->workers = calloc(nw, sizeof *rt->workers);
+    if (rt->idle_ids == NULL || rt->inj_ring == NULL || rt->workers == NULL) {
+        rt_destroy(rt);
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < nw; i++) {
+        braid__worker *w = aligned_alloc(BRAID__CACHELINE, sizeof *w);
+        if (w == NULL) {
+            rt_destroy(rt);
+            return -ENOMEM;
+        }
+        memset(w, 0, sizeof *w);
+        rt->workers[i] = w;
+        if (braid__deque_init(&w->dq, 8) != 0) {
+            braid__store_relaxed(&w->dq.ring, 0);
+            rt_destroy(rt);
+            return -ENOMEM;
+        }
+        w->rt = rt;
+        w->id = i;
+        uint64_t z = rt->seed + 0x9E3779B97F4A7C15ULL * (i + 1); /* splitmix64 */
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        w->rng = (z ^ (z >> 31)) | 1;
+        braid__stack_pool_init(&w->stacks, ss, 64);
+    }
+    int err = braid__worker_start_all(rt);
+    if (err != 0) {
+        rt_destroy(rt);
+        return err;
+    }
+    *out = rt;
+    return 0;
+}
+
+static uintptr_t live_tasks(braid_rt *rt)
+{
+    /* Relaxed: counters are monotonic snapshots; shutdown polls until the
+     * difference is zero and stays zero (no spawns once closing). */
+    uintptr_t spawned = braid__load_relaxed(&rt->foreign_spawned), done = 0;
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        spawned += braid__load_relaxed(&rt->workers[i]->n_spawned);
+        done += braid__load_relaxed(&rt->workers[i]->n_completed);
+    }
+    return spawned - done;
+}
+
+int braid_rt_free(braid_rt *rt)
+{
+    if (rt == NULL)
+        return -EINVAL;
+    braid__worker *w = braid__worker_current();
+    if (w != NULL && w->rt == rt)
+        return -EPERM;
+    /* Seq_cst: spawns check closing; a spawn that missed it is counted in
+     * the live total that step 2 waits for. */
+    braid__store_seqcst(&rt->closing, 1);
+    while (live_tasks(rt) != 0) {
+        braid__cancel_all(rt);
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    braid__worker_stop_all(rt);
+    rt_destroy(rt);
+    return 0;
+}
+
+static braid_task *task_new(braid_rt *rt, braid__worker *w, braid_fn fn, void *arg, bool handle)
+{
+    braid_task *t = braid__task_alloc(rt, w);
+    if (t == NULL)
+        return NULL;
+    t->fn = fn;
+    t->arg = arg;
+    t->ret = 0;
+    t->parent = NULL;
+    t->fiber = NULL;
+    t->stack = NULL;
+    t->escaped = false;
+    t->waiters = NULL;
+    t->qnext = NULL;
+    t->rt = rt;
+    /* Release: a claimer's acquire (CAS or load) sees the fields above. */
+    braid__store_release(&t->state, ST_IDLE | (handle ? 3 : 2) * REF_ONE);
+    return t;
+}
+
+static bool closing(braid_rt *rt)
+{
+    /* Relaxed: shutdown tolerates a spawn that races with it (step 2). */
+    return braid__load_relaxed(&rt->closing) != 0;
+}
+
+int braid_spawn(braid_task **out, braid_fn fn, void *arg)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (fn == NULL)
+        return -EINVAL;
+    braid__worker *w = braid__worker_current();
+    if (w == NULL)
+        return -EPERM;
+    if (closing(w->rt))
+        return -ESHUTDOWN;
+    braid_task *t = task_new(w->rt, w, fn, arg, out != NULL);
+    if (t == NULL)
+        return -ENOMEM;
+    /* Relaxed: the owner is the only writer of its counters. */
+    braid__store_relaxed(&w->n_spawned, braid__load_relaxed(&w->n_spawned) + 1);
+    braid__push_start(w, t);
+    if (out != NULL)
+        *out = t;
+    return 0;
+}
+
+int braid_rt_spawn(braid_rt *rt, braid_task **out, braid_fn fn, void *arg)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (rt == NULL || fn == NULL)
+        return -EINVAL;
+    braid__worker *w = braid__worker_current();
+    if (w != NULL && w->rt == rt)
+        return braid_spawn(out, fn, arg);
+    if (closing(rt))
+        return -ESHUTDOWN;
+    braid_task *t = task_new(rt, NULL, fn, arg, out != NULL);
+    if (t == NULL)
+        return -ENOMEM;
+    braid__fetch_add(&rt->foreign_spawned, 1);
+    int err = braid__inject(rt, (uintptr_t)t);
+    if (err != 0) {
+        braid__fetch_add(&rt->foreign_spawned, (uintptr_t)-1);
+        braid__store_relaxed(&t->state, ST_FREE);
+        braid__task_free(rt, NULL, t);
+        return err;
+    }
+    if (out != NULL)
+        *out = t;
+    return 0;
+}
+
+static int status_of(braid_task *t, int64_t *result)
+{
+    /* Acquire: pairs with the completion's release; t->ret is then final. */
+    (void)braid__load_acquire(&t->state);
+    int64_t r = t->ret;
+    if (r < 0)
+        return r < INT_MIN ? INT_MIN : (int)r;
+    if (result != NULL)
+        *result = r;
+    return 0;
+}
+
+/* Run t, claimed by us, on our own stack. exclusive: we took its start entry
+ * and hold its only handle, so plain stores are enough (internal.h). */
+static void run_inline(braid__worker *w, braid_task *self, braid_task *t, bool exclusive)
+{
+    t->parent = self;
+    t->fiber = self->fiber;
+    t->escaped = false;
+    w->cur = t;
+    braid__store_relaxed(&w->n_started, braid__load_relaxed(&w->n_started) + 1);
+    braid__store_relaxed(&w->n_inlined, braid__load_relaxed(&w->n_inlined) + 1);
+    int64_t r;
+    /* Relaxed: a cancel that lands after this read is delivered at the
+     * task's first waiting call instead. */
+    if (!exclusive && (braid__load_relaxed(&t->state) & F_CANCEL))
+        r = -ECANCELED;
+    else
+        r = t->fn(t->arg);
+    w = braid__worker_current(); /* t may have suspended and moved us */
+    t->ret = r;
+    w->cur = self;
+    if (exclusive && !t->escaped &&
+        braid__load_relaxed(&t->state) == (ST_RUNNING | 2 * REF_ONE)) {
+        /* Nobody else holds or can get a reference: no flag can change.
+         * Release: orders t->ret before DONE for a later acquire. */
+        braid__store_release(&t->state, ST_DONE | REF_ONE);
+        braid__store_relaxed(&w->n_completed, braid__load_relaxed(&w->n_completed) + 1);
+        return;
+    }
+    braid__task_complete(w, t);
+}
+
+static bool stack_room(braid_task *self)
+{
+    char probe;
+    const char *lo = self->fiber->lo;
+    return (size_t)(&probe - lo) > INLINE_STACK_MARGIN;
+}
+
+static int wait_done(braid__worker *w, braid_task *self, braid_task *t)
+{
+    for (braid_task *p = self->parent; p != NULL; p = p->parent)
+        if (p == t)
+            return -EDEADLK; /* t is running us inline: it waits for us */
+    if (braid__take_cancel(self))
+        return -ECANCELED;
+    braid__waiter n = {.task = self};
+    if (!braid__waiter_add(t, &n))
+        return 0;
+    for (;;) {
+        braid__suspend(w, self, ACT_WAIT);
+        w = braid__worker_current();
+        /* Acquire: pairs with the completion's release (t->ret). */
+        if ((braid__load_acquire(&t->state) & ST_MASK) == ST_DONE) {
+            braid__waiter_remove(t, &n); /* waits out a completer still waking */
+            return 0;
+        }
+        if (braid__take_cancel(self)) {
+            braid__waiter_remove(t, &n);
+            return -ECANCELED;
+        }
+    }
+}
+
+int braid_await(braid_task *t, int64_t *result)
+{
+    if (t == NULL)
+        return -EINVAL;
+    braid__worker *w = braid__worker_current();
+    if (w == NULL || w->cur == NULL)
+        return -EPERM;
+    braid_task *self = w->cur;
+    if (t == self)
+        return -EDEADLK;
+    /* Acquire: pairs with the spawner's release store of IDLE. */
+    uintptr_t st = braid__load_acquire(&t->state);
+    if ((st & ST_MASK) == ST_IDLE && t->rt == w->rt && stack_room(self)) {
+        braid__deque *dq = &w->dq;
+        /* Relaxed: our own deque's bottom slot, written only by us. */
+        intptr_t b = (intptr_t)braid__load_relaxed(&dq->bottom);
+        braid__ring *ring = (braid__ring *)braid__load_relaxed(&dq->ring);
+        if (b > (intptr_t)braid__load_relaxed(&dq->top) &&
+            braid__load_relaxed(&ring->slot[(size_t)(b - 1) & ring->mask]) == (uintptr_t)t) {
+            if (braid__deque_take(dq) == (uintptr_t)t) {
+                st = braid__load_acquire(&t->state);
+                if (st == (ST_IDLE | 3 * REF_ONE)) {
+                    /* Exclusive: the entry is ours and so is the only
+                     * handle; nobody else can touch the word. */
+                    braid__store_relaxed(&t->state, ST_RUNNING | 2 * REF_ONE);
+                    run_inline(w, self, t, true);
+                    return status_of(t, result);
+                }
+                if (braid__task_claim(t, true)) {
+                    run_inline(w, self, t, false);
+                    return status_of(t, result);
+                }
+                braid__task_drop(w, t, 1); /* claimed elsewhere: drop the entry */
+            }
+        } else if (braid__task_claim(t, false)) {
+            run_inline(w, self, t, false);
+            return status_of(t, result);
+        }
+        w = braid__worker_current();
+        st = braid__load_acquire(&t->state);
+    }
+    if ((st & ST_MASK) != ST_DONE) {
+        int err = wait_done(w, self, t);
+        if (err != 0)
+            return err;
+    }
+    return status_of(t, result);
+}
+
+int braid_yield(void)
+{
+    braid__worker *w = braid__worker_current();
+    if (w == NULL || w->cur == NULL)
+        return -EPERM;
+    braid_task *self = w->cur;
+    if (braid__take_cancel(self))
+        return -ECANCELED;
+    braid__suspend(w, self, ACT_YIELD);
+    if (braid__take_cancel(self))
+        return -ECANCELED;
+    return 0;
+}
+
+int braid_rt_block_on(braid_rt *rt, braid_fn fn, void *arg, int64_t *result)
+{
+    if (rt == NULL || fn == NULL)
+        return -EINVAL;
+    if (braid__worker_current() != NULL)
+        return -EPERM;
+    if (closing(rt))
+        return -ESHUTDOWN;
+    braid_task *t = task_new(rt, NULL, fn, arg, true);
+    if (t == NULL)
+        return -ENOMEM;
+    braid__waiter n = {.task = NULL};
+    braid__waiter_add(t, &n); /* before anyone can run it: cannot be DONE */
+    braid__fetch_add(&rt->foreign_spawned, 1);
+    int err = braid__inject(rt, (uintptr_t)t);
+    if (err != 0) {
+        braid__fetch_add(&rt->foreign_spawned, (uintptr_t)-1);
+        braid__task_free(rt, NULL, t);
+        return err;
+    }
+    /* Acquire: pairs with the completer's release store of the word. */
+    while (braid__load32_acquire(&n.futex) == 0)
+        braid__futex_wait(&n.futex, 0);
+    int status = status_of(t, result);
+    braid_task_release(t);
+    return status;
+}
+
+int braid_run(braid_fn fn, void *arg, const braid_rt_opts *o, int64_t *result)
+{
+    if (fn == NULL)
+        return -EINVAL;
+    braid_rt *rt;
+    int err = braid_rt_new(&rt, o);
+    if (err != 0)
+        return err;
+    int status = braid_rt_block_on(rt, fn, arg, result);
+    err = braid_rt_free(rt);
+    return status != 0 ? status : err;
+}
+
+braid_task *braid_task_retain(braid_task *t)
+{
+    if (t != NULL)
+        braid__fetch_add_relaxed(&t->state, REF_ONE); /* relaxed: we already own one */
+    return t;
+}
+
+void braid_task_release(braid_task *t)
+{
+    if (t == NULL)
+        return;
+    /* Acquire: if ours is the last reference of a finished task, nobody
+     * else can touch it, and the acquire orders the completer's writes
+     * before we recycle it. */
+    uintptr_t st = braid__load_acquire(&t->state);
+    if (st == (ST_DONE | REF_ONE)) {
+        braid__worker *w = braid__worker_current();
+        braid__task_free(t->rt, w, t);
+        return;
+    }
+    braid__task_drop(braid__worker_current(), t, 1);
+}
+
+int braid_task_done(braid_task *t)
+{
+    if (t == NULL)
+        return -EINVAL;
+    /* Acquire: a caller that sees 1 may read the result with braid_await. */
+    return (braid__load_acquire(&t->state) & ST_MASK) == ST_DONE;
+}
+
+braid_task *braid_self(void)
+{
+    braid__worker *w = braid__worker_current();
+    if (w == NULL || w->cur == NULL)
+        return NULL;
+    w->cur->escaped = true;
+    return w->cur;
+}
+
+braid_rt *braid_current(void)
+{
+    braid__worker *w = braid__worker_current();
+    return w != NULL ? w->rt : NULL;
+}
+
+int braid_rt_workers(const braid_rt *rt)
+{
+    return rt != NULL ? (int)rt->nworkers : -EINVAL;
+}
+
+int braid_worker_id(void)
+{
+    braid__worker *w = braid__worker_current();
+    return w != NULL ? (int)w->id : -1;
+}
+
+int braid_rt_stats(braid_rt *rt, braid_stats *out)
+{
+    if (rt == NULL || out == NULL)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    /* Relaxed loads: counters are single-writer and monotonic. */
+    out->spawned = braid__load_relaxed(&rt->foreign_spawned);
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        braid__worker *w = rt->workers[i];
+        out->spawned += braid__load_relaxed(&w->n_spawned);
+        out->completed += braid__load_relaxed(&w->n_completed);
+        out->started += braid__load_relaxed(&w->n_started);
+        out->inlined += braid__load_relaxed(&w->n_inlined);
+        out->stolen += braid__load_relaxed(&w->n_stolen);
+        out->steal_tries += braid__load_relaxed(&w->n_steal_tries);
+        out->parks += braid__load_relaxed(&w->n_parks);
+        out->stacks_in_use += (uint64_t)braid__load_relaxed(&w->n_stacks_live);
+    }
+    out->live = out->spawned - out->completed;
+    return 0;
+}
+
+const char *braid_strerror(int err)
+{
+    switch (err) {
+    case 0: return "success";
+    case -EINVAL: return "invalid argument";
+    case -ENOMEM: return "out of memory";
+    case -EPERM: return "not allowed here (a waiting call outside a coroutine?)";
+    case -ECANCELED: return "cancelled";
+    case -ETIMEDOUT: return "timed out";
+    case -EDEADLK: return "would deadlock (awaiting itself?)";
+    case -ESHUTDOWN: return "runtime is shutting down";
+    case -EAGAIN: return "resource temporarily unavailable";
+    default: return err < 0 ? "error (a negative errno)" : "not an error code";
+    }
+}

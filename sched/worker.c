@@ -1,0 +1,629 @@
+/* worker.c - the per-worker loop: find a task, run it, park when idle.
+ *
+ * Owns: worker threads, the order in which a worker looks for work, the
+ * injection queue, stealing, and the park/unpark protocol. Does not own task
+ * state transitions (task.c) or the deque's internals (deque.c).
+ *
+ * Where a worker looks, each tick (libuv-style named phases):
+ *   1. every 61st tick, the injection queue first (so foreign spawns are
+ *      not starved by a busy deque), every 31st tick the yield queue first;
+ *   2. the LIFO slot: the task this worker woke last (producer and consumer
+ *      share a cache), at most LIFO_MAX runs in a row;
+ *   3. its own deque (LIFO: depth-first for fork-join);
+ *   4. its yield queue (FIFO: braid_yield resumes in yield order);
+ *   5. the injection queue (taking a batch into its deque);
+ *   6. steal: random victim first, up to half of its deque;
+ *   7. park.
+ *
+ * Park/unpark protocol (no lost wake-up; after Tokio's idle.rs):
+ *   1. A searching worker (stealing) is counted in rt->nsearching; at most
+ *      half the workers search at once, the others park directly.
+ *   2. Making work visible (a push onto an empty deque, an injection) is
+ *      followed by notify: a seq_cst fence, then if nobody is searching and
+ *      somebody is parked, one parked worker is popped from the idle list
+ *      and its futex word set and woken.
+ *   3. A worker parks by adding itself to the idle list and incrementing
+ *      rt->nparked (seq_cst), then a seq_cst fence, then re-checking every
+ *      deque and the injection queue. Steps 2 and 3 are the two halves of a
+ *      Dekker pattern: either the pusher sees the parker counted, or the
+ *      parker sees the pushed work. If the re-check finds work, the worker
+ *      takes itself off the idle list and searches (even above the half).
+ *   4. A searcher that finds work stops searching; if it was the last
+ *      searcher it notifies another worker, which continues the search
+ *      (work spreads without every push paying a wake-up).
+ *   5. Parked workers sleep on their own futex word; an idle runtime makes
+ *      no system calls and burns no CPU.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "futex.h"
+#include "internal.h"
+
+#define LIFO_MAX 3
+#define INJECT_EVERY 61
+#define YIELD_EVERY 31
+#define STEAL_MAX 32
+#define INJECT_BATCH 16
+
+static __thread braid__worker *tls_w __attribute__((tls_model("initial-exec")));
+
+/* Not inlined, and opaque to the optimiser: a coroutine that migrated to
+ * another thread must re-read its worker, never reuse a cached TLS address. */
+__attribute__((noinline)) braid__worker *braid__worker_current(void)
+{
+    braid__worker *w = tls_w;
+    __asm__ __volatile__("" : "+r"(w));
+    return w;
+}
+
+static inline void stat_inc(braid__aword *c)
+{
+    /* Relaxed load and store, no RMW: only the owning worker writes. */
+    braid__store_relaxed(c, braid__load_relaxed(c) + 1);
+}
+
+/* ---- notify / park --------------------------------------------------- */
+
+static void unpark_one(braid_rt *rt)
+{
+    pthread_mutex_lock(&rt->idle_lock);
+    if (rt->nidle == 0) {
+        pthread_mutex_unlock(&rt->idle_lock);
+        return;
+    }
+    unsigned id = rt->idle_ids[--rt->nidle];
+    /* Seq_cst: part of the parked count that notify reads after its fence. */
+    braid__fetch_add_seqcst(&rt->nparked, (uintptr_t)-1);
+    pthread_mutex_unlock(&rt->idle_lock);
+    braid__worker *v = rt->workers[id];
+    /* Release: the woken worker's acquire load sees what we published
+     * before notifying. */
+    braid__store32_release(&v->park_word, 1);
+    braid__futex_wake(&v->park_word, 1);
+}
+
+static void notify(braid_rt *rt)
+{
+    /* Seq_cst fence: orders the store that made work visible before the
+     * loads of the counters (pairs with the fence in park, step 3). */
+    braid__fence_seqcst();
+    /* Relaxed loads after the fence: the fence gives the ordering. */
+    if (braid__load_relaxed(&rt->nsearching) != 0)
+        return;
+    if (braid__load_relaxed(&rt->nparked) == 0)
+        return;
+    unpark_one(rt);
+}
+
+static bool work_visible(braid_rt *rt)
+{
+    /* Relaxed loads after the caller's seq_cst fence (park, step 3). */
+    if (braid__load_relaxed(&rt->inj_len) != 0)
+        return true;
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        if (braid__deque_size(&rt->workers[i]->dq) > 0)
+            return true;
+    return false;
+}
+
+static void stop_searching(braid__worker *w)
+{
+    if (!w->searching)
+        return;
+    w->searching = false;
+    /* Seq_cst: the searching count is read by notify after its fence. */
+    if (braid__fetch_add_seqcst(&w->rt->nsearching, (uintptr_t)-1) == 1)
+        notify(w->rt); /* we were the last searcher: hand the search on */
+}
+
+/* Returns true if the re-check found work (the worker did not sleep). */
+static bool park(braid__worker *w)
+{
+    braid_rt *rt = w->rt;
+    if (w->searching) {
+        w->searching = false;
+        braid__fetch_add_seqcst(&rt->nsearching, (uintptr_t)-1);
+    }
+    pthread_mutex_lock(&rt->idle_lock);
+    rt->idle_ids[rt->nidle++] = w->id;
+    /* Relaxed: reset under the lock; an unparker sets it to 1 only after
+     * popping us from the list, which it does under the same lock. */
+    braid__store32_release(&w->park_word, 0);
+    braid__fetch_add_seqcst(&rt->nparked, 1);
+    pthread_mutex_unlock(&rt->idle_lock);
+    braid__fence_seqcst(); /* step 3: pairs with the fence in notify */
+    if (work_visible(rt) || braid__load_relaxed(&rt->stop)) {
+        pthread_mutex_lock(&rt->idle_lock);
+        for (unsigned i = 0; i < rt->nidle; i++) {
+            if (rt->idle_ids[i] == w->id) {
+                rt->idle_ids[i] = rt->idle_ids[--rt->nidle];
+                braid__fetch_add_seqcst(&rt->nparked, (uintptr_t)-1);
+                break;
+            }
+        }
+        /* If we were not on the list, an unparker popped us: its wake-up
+         * will find us awake, which is harmless. */
+        pthread_mutex_unlock(&rt->idle_lock);
+        return true;
+    }
+    stat_inc(&w->n_parks);
+    /* Acquire: pairs with the release store in unpark_one. Relaxed stop:
+     * stop_all also sets park_word, which is what we wait on. */
+    while (braid__load32_acquire(&w->park_word) == 0 && !braid__load_relaxed(&rt->stop))
+        braid__futex_wait(&w->park_word, 0);
+    return false;
+}
+
+/* ---- queues ---------------------------------------------------------- */
+
+static void push_entry(braid__worker *w, uintptr_t e)
+{
+    /* Relaxed reads of our own deque's ends: was it empty before? Only an
+     * empty -> non-empty change needs a wake-up (a non-empty deque is
+     * either being searched or was announced when it became non-empty). */
+    intptr_t b = (intptr_t)braid__load_relaxed(&w->dq.bottom);
+    intptr_t t = (intptr_t)braid__load_relaxed(&w->dq.top);
+    if (braid__deque_push(&w->dq, e) != 0) {
+        /* Out of memory growing the deque: the injection queue takes it. */
+        braid__inject(w->rt, e);
+        return;
+    }
+    if (b <= t)
+        notify(w->rt);
+}
+
+void braid__push_start(braid__worker *w, braid_task *t)
+{
+    push_entry(w, (uintptr_t)t);
+}
+
+void braid__wake_ready(braid__worker *w, braid_task *t)
+{
+    if (w == NULL || w->rt != t->rt) {
+        braid__inject(t->rt, (uintptr_t)t | ENTRY_RESUME);
+        return;
+    }
+    if (w->lifo != 0)
+        push_entry(w, w->lifo); /* the previous one becomes stealable */
+    w->lifo = (uintptr_t)t | ENTRY_RESUME;
+}
+
+void braid__wake(braid__worker *w, braid_task *t)
+{
+    uintptr_t st = braid__load_relaxed(&t->state), s;
+    for (;;) {
+        uintptr_t nw;
+        s = st & ST_MASK;
+        if (s == ST_SUSPENDED)
+            nw = (st & ~ST_MASK) | ST_READY;
+        else if (s == ST_RUNNING && !(st & F_NOTIFIED))
+            nw = st | F_NOTIFIED; /* it is switching out: re-queue it */
+        else
+            return; /* READY, notified, DONE: nothing to do */
+        /* Acq_rel CAS: a SUSPENDED -> READY win makes us the only one to
+         * enqueue it; acquire pairs with the suspend CAS so its saved
+         * context is visible to whoever resumes it. */
+        if (braid__cas(&t->state, &st, nw))
+            break;
+    }
+    if (s == ST_SUSPENDED)
+        braid__wake_ready(w, t);
+}
+
+int braid__inject(braid_rt *rt, uintptr_t e)
+{
+    pthread_mutex_lock(&rt->inj_lock);
+    if (rt->inj_count == rt->inj_cap) {
+        size_t ncap = rt->inj_cap * 2;
+        uintptr_t *r = malloc(ncap * sizeof(*r));
+        if (r == NULL) {
+            pthread_mutex_unlock(&rt->inj_lock);
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < rt->inj_count; i++)
+            r[i] = rt->inj_ring[(rt->inj_head + i) % rt->inj_cap];
+        free(rt->inj_ring);
+        rt->inj_ring = r;
+        rt->inj_cap = ncap;
+        rt->inj_head = 0;
+    }
+    rt->inj_ring[(rt->inj_head + rt->inj_count) % rt->inj_cap] = e;
+    rt->inj_count++;
+    /* Relaxed: a hint for lock-free peeks; notify's fence orders it. */
+    braid__store_relaxed(&rt->inj_len, rt->inj_count);
+    pthread_mutex_unlock(&rt->inj_lock);
+    notify(rt);
+    return 0;
+}
+
+static uintptr_t inject_pop(braid__worker *w)
+{
+    braid_rt *rt = w->rt;
+    /* Relaxed peek: a miss is caught by the next tick or the park re-check. */
+    if (braid__load_relaxed(&rt->inj_len) == 0)
+        return 0;
+    uintptr_t first = 0;
+    uintptr_t batch[INJECT_BATCH];
+    size_t n = 0;
+    pthread_mutex_lock(&rt->inj_lock);
+    if (rt->inj_count > 0) {
+        first = rt->inj_ring[rt->inj_head];
+        rt->inj_head = (rt->inj_head + 1) % rt->inj_cap;
+        rt->inj_count--;
+        /* Take a fair share more into our deque, where others can steal. */
+        size_t share = rt->inj_count / rt->nworkers;
+        while (n < share && n < INJECT_BATCH) {
+            batch[n++] = rt->inj_ring[rt->inj_head];
+            rt->inj_head = (rt->inj_head + 1) % rt->inj_cap;
+            rt->inj_count--;
+        }
+        braid__store_relaxed(&rt->inj_len, rt->inj_count);
+    }
+    pthread_mutex_unlock(&rt->inj_lock);
+    for (size_t i = 0; i < n; i++)
+        push_entry(w, batch[i]);
+    return first;
+}
+
+static inline uint64_t rng_next(braid__worker *w)
+{
+    /* xorshift64*: victim choice only. */
+    uint64_t x = w->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    w->rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static uintptr_t steal_work(braid__worker *w, bool force)
+{
+    braid_rt *rt = w->rt;
+    unsigned n = rt->nworkers;
+    if (!w->searching) {
+        /* Relaxed: the half rule is a throttle, not a correctness rule. */
+        if (!force && 2 * braid__load_relaxed(&rt->nsearching) >= n)
+            return 0;
+        w->searching = true;
+        braid__fetch_add_seqcst(&rt->nsearching, 1);
+    }
+    unsigned start = (unsigned)(rng_next(w) % n);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned vi = (start + i) % n;
+        if (vi == w->id)
+            continue;
+        braid__deque *vd = &rt->workers[vi]->dq;
+        intptr_t size = braid__deque_size(vd);
+        if (size <= 0)
+            continue;
+        stat_inc(&w->n_steal_tries);
+        intptr_t want = (size + 1) / 2;
+        if (want > STEAL_MAX)
+            want = STEAL_MAX;
+        uintptr_t first = 0;
+        int retries = 0;
+        intptr_t got = 0;
+        /* One CAS per item: Chase-Lev's owner takes without a CAS, so a
+         * batched claim of several slots would race with it. */
+        while (got < want) {
+            uintptr_t e = braid__deque_steal(vd);
+            if (e == BRAID__STEAL_EMPTY)
+                break;
+            if (e == BRAID__STEAL_RETRY) {
+                if (++retries > 8)
+                    break;
+                continue;
+            }
+            got++;
+            if (first == 0)
+                first = e;
+            else
+                push_entry(w, e);
+        }
+        if (first != 0) {
+            braid__store_relaxed(&w->n_stolen, braid__load_relaxed(&w->n_stolen) + (uintptr_t)got);
+            return first;
+        }
+    }
+    return inject_pop(w);
+}
+
+static uintptr_t next_entry(braid__worker *w)
+{
+    uintptr_t e;
+    w->tick++;
+    if (w->tick % INJECT_EVERY == 0 && (e = inject_pop(w)) != 0)
+        return e;
+    if (w->tick % YIELD_EVERY == 0 && w->yq_head != NULL)
+        goto yielded;
+    if (w->lifo != 0) {
+        e = w->lifo;
+        w->lifo = 0;
+        if (w->lifo_runs < LIFO_MAX) {
+            w->lifo_runs++;
+            return e;
+        }
+        push_entry(w, e); /* give the deque a turn */
+    }
+    w->lifo_runs = 0;
+    if ((e = braid__deque_take(&w->dq)) != 0)
+        return e;
+    if (w->yq_head != NULL)
+        goto yielded;
+    if ((e = inject_pop(w)) != 0)
+        return e;
+    return 0;
+yielded:
+    e = (uintptr_t)w->yq_head | ENTRY_RESUME;
+    w->yq_head = w->yq_head->qnext;
+    if (w->yq_head == NULL)
+        w->yq_tail = NULL;
+    return e;
+}
+
+/* ---- running tasks --------------------------------------------------- */
+
+static void task_entry(void *arg)
+{
+    braid__switch_arrived();
+    braid_task *t = arg;
+    int64_t r = t->fn(t->arg);
+    t->ret = r;
+    braid__worker *w = braid__worker_current();
+    w->action = ACT_DONE;
+    w->action_task = t;
+    braid__switch(&t->ctx, &w->sched_ctx, &w->sched_fiber, true);
+    abort(); /* a finished coroutine is never resumed */
+}
+
+void braid__suspend(braid__worker *w, braid_task *self, int action)
+{
+    w->action = action;
+    w->action_task = self;
+    braid__switch(&self->ctx, &w->sched_ctx, &w->sched_fiber, false);
+}
+
+static void after_switch(braid__worker *w)
+{
+    braid_task *t = w->action_task;
+    int act = w->action;
+    w->action = ACT_NONE;
+    w->cur = NULL;
+    if (act == ACT_DONE) {
+        /* The stack is free the moment we left it: return it before the
+         * completion makes the task's end visible. */
+        braid__stack_put(&w->stacks, t->stack);
+        braid__store_relaxed(&w->n_stacks_live, braid__load_relaxed(&w->n_stacks_live) - 1);
+        t->stack = NULL;
+        braid__task_complete(w, t); /* may free t */
+        return;
+    }
+    uintptr_t st = braid__load_relaxed(&t->state);
+    if (act == ACT_YIELD) {
+        /* Acq_rel CAS: concurrent CANCEL/NOTIFIED updates are kept. */
+        while (!braid__cas(&t->state, &st, (st & ~(ST_MASK | F_NOTIFIED)) | ST_READY))
+            ;
+        t->qnext = NULL;
+        if (w->yq_tail != NULL)
+            w->yq_tail->qnext = t;
+        else
+            w->yq_head = t;
+        w->yq_tail = t;
+        return;
+    }
+    /* ACT_WAIT. Release (acq_rel CAS): the saved context is published to
+     * the waker that moves it SUSPENDED -> READY (pairs with its CAS). */
+    for (;;) {
+        bool notified = (st & F_NOTIFIED) != 0;
+        uintptr_t nw = notified ? (st & ~(ST_MASK | F_NOTIFIED)) | ST_READY
+                                : (st & ~ST_MASK) | ST_SUSPENDED;
+        if (braid__cas(&t->state, &st, nw)) {
+            if (notified) /* woken while switching out: run it again soon */
+                braid__wake_ready(w, t);
+            return;
+        }
+    }
+}
+
+static void run_entry(braid__worker *w, uintptr_t e)
+{
+    braid_task *t = ENTRY_TASK(e);
+    if (e & ENTRY_RESUME) {
+        /* We own the resume entry; CAS keeps concurrent flag updates. */
+        uintptr_t st = braid__load_relaxed(&t->state);
+        while (!braid__cas(&t->state, &st, (st & ~ST_MASK) | ST_RUNNING))
+            ;
+    } else {
+        if (!braid__task_claim(t, true)) {
+            braid__task_drop(w, t, 1); /* an awaiter ran it: drop the entry's ref */
+            return;
+        }
+        stat_inc(&w->n_started);
+        if (braid__load_relaxed(&t->state) & F_CANCEL) { /* cancelled before it started */
+            t->ret = -ECANCELED;
+            braid__task_complete(w, t);
+            return;
+        }
+        braid__stack *s = braid__stack_get(&w->stacks);
+        if (s == NULL) {
+            t->ret = -ENOMEM;
+            braid__task_complete(w, t);
+            return;
+        }
+        braid__store_relaxed(&w->n_stacks_live, braid__load_relaxed(&w->n_stacks_live) + 1);
+        t->stack = s;
+        t->fiber = &s->fiber;
+        t->parent = NULL;
+        t->escaped = false;
+        braid__ctx_make(&t->ctx, s->fiber.lo, s->fiber.size, task_entry, t);
+    }
+    w->cur = t;
+    braid__switch(&w->sched_ctx, &t->ctx, t->fiber, false);
+    after_switch(w);
+}
+
+/* ---- stack overflow diagnostics --------------------------------------- */
+
+static struct sigaction old_segv;
+static pthread_once_t segv_once = PTHREAD_ONCE_INIT;
+#define ALTSTACK_SIZE (64 * 1024)
+
+static void segv_handler(int sig, siginfo_t *si, void *uctx)
+{
+    braid__worker *w = tls_w;
+    braid_task *t = w != NULL ? w->cur : NULL;
+    if (t != NULL && t->fiber != NULL) {
+        braid__stack *s = (braid__stack *)((char *)t->fiber - offsetof(braid__stack, fiber));
+        if (braid__stack_guard_hit(s, si->si_addr)) {
+            char buf[512];
+            int n = snprintf(buf, sizeof buf,
+                             "braid: stack overflow in task %p (body %p) on worker %u: its "
+                             "%zu-byte stack is too small.\n"
+                             "braid: raise braid_rt_opts.stack_size (now %zu; try %zu) or "
+                             "move large buffers off the stack.\n",
+                             (void *)t, (void *)(uintptr_t)t->fn, w->id, s->fiber.size,
+                             w->rt->stack_size, w->rt->stack_size * 4);
+            if (n > 0)
+                (void)!write(2, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+            signal(SIGABRT, SIG_DFL);
+            abort();
+        }
+    }
+    /* Not ours: hand it to whoever had SIGSEGV before us. */
+    if (old_segv.sa_flags & SA_SIGINFO) {
+        if (old_segv.sa_sigaction != NULL) {
+            old_segv.sa_sigaction(sig, si, uctx);
+            return;
+        }
+    } else if (old_segv.sa_handler != SIG_DFL && old_segv.sa_handler != SIG_IGN) {
+        old_segv.sa_handler(sig);
+        return;
+    }
+    signal(SIGSEGV, SIG_DFL); /* return re-runs the access and dies normally */
+}
+
+static void install_segv(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = segv_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &old_segv);
+}
+
+/* ---- worker threads --------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    braid__worker *w = arg;
+    braid_rt *rt = w->rt;
+    tls_w = w;
+    char name[16];
+    snprintf(name, sizeof name, "braid-w%u", w->id);
+    pthread_setname_np(pthread_self(), name);
+    if (rt->pin) {
+        cpu_set_t set, one;
+        if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) {
+            int k = (int)(w->id % (unsigned)CPU_COUNT(&set)), seen = 0;
+            for (int c = 0; c < CPU_SETSIZE; c++) {
+                if (CPU_ISSET(c, &set) && seen++ == k) {
+                    CPU_ZERO(&one);
+                    CPU_SET(c, &one);
+                    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+                    break;
+                }
+            }
+        }
+    }
+    if (w->altstack != NULL) {
+        stack_t ss = {.ss_sp = w->altstack, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
+        sigaltstack(&ss, NULL);
+    }
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstack(&attr, &w->sched_fiber.lo, &w->sched_fiber.size);
+        pthread_attr_destroy(&attr);
+    }
+#if defined(BRAID_TSAN)
+    w->sched_fiber.tsan = __tsan_get_current_fiber();
+#endif
+    for (;;) {
+        uintptr_t e = next_entry(w);
+        if (e == 0)
+            e = steal_work(w, false);
+        if (e != 0) {
+            stop_searching(w);
+            run_entry(w, e);
+            continue;
+        }
+        if (braid__load_relaxed(&rt->stop))
+            break;
+        if (park(w)) {
+            /* The re-check saw work: search for it even above the half. */
+            e = steal_work(w, true);
+            if (e != 0) {
+                stop_searching(w);
+                run_entry(w, e);
+            }
+        }
+    }
+    stop_searching(w);
+    if (w->altstack != NULL) {
+        stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+        sigaltstack(&ss, NULL);
+    }
+    tls_w = NULL;
+    return NULL;
+}
+
+int braid__worker_start_all(braid_rt *rt)
+{
+    if (!rt->no_segv)
+        pthread_once(&segv_once, install_segv);
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        braid__worker *w = rt->workers[i];
+        if (!rt->no_segv) {
+            void *a = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                           -1, 0);
+            w->altstack = a == MAP_FAILED ? NULL : a;
+        }
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            braid__worker_stop_all(rt);
+            return -EAGAIN;
+        }
+        /* Relaxed: only the thread that starts and stops workers reads it. */
+        braid__store_relaxed(&rt->started_workers, i + 1);
+    }
+    return 0;
+}
+
+void braid__worker_stop_all(braid_rt *rt)
+{
+    /* Seq_cst: a worker that is parking re-checks stop after its seq_cst
+     * fence (park, step 3), so it either sees stop or sees park_word = 1
+     * stored below, after its own reset of the word. */
+    braid__store_seqcst(&rt->stop, 1);
+    unsigned n = (unsigned)braid__load_relaxed(&rt->started_workers);
+    for (unsigned i = 0; i < n; i++) {
+        braid__worker *w = rt->workers[i];
+        braid__store32_release(&w->park_word, 1);
+        braid__futex_wake(&w->park_word, 1);
+    }
+    for (unsigned i = 0; i < n; i++)
+        pthread_join(rt->workers[i]->thread, NULL);
+    braid__store_relaxed(&rt->started_workers, 0);
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        braid__worker *w = rt->workers[i];
+        if (w->altstack != NULL) {
+            munmap(w->altstack, ALTSTACK_SIZE);
+            w->altstack = NULL;
+        }
+    }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# install-deps.sh - install the Debian 12 packages braid needs, if missing.
+#
+# Build: meson, ninja, a C compiler, pkg-config, libatomic_ops.
+# Tests: Criterion; clang and its sanitizer runtimes for the TSan suite.
+# Benchmarks: oneTBB and g++ for the peer programs under perf/peers.
+# Runs apt-get only when something is missing; needs root for that.
+set -euo pipefail
+
+pkgs=(meson ninja-build gcc g++ clang libclang-rt-14-dev pkg-config libatomic-ops-dev
+      libcriterion-dev libtbb-dev python3)
+
+missing=()
+for p in "${pkgs[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# test-all.sh - build and run every test suite of braid:
+#   1. the normal build (gcc, libatomic_ops backend), Criterion suites;
+#   2. the same suites under AddressSanitizer + UndefinedBehaviorSanitizer
+#      (C11 atomics backend, fiber-switch annotations on);
+#   3. the plain stress programs under ThreadSanitizer (clang, C11 atomics;
+#      Criterion aborts under TSan, so these are plain executables).
+# Prints one summary line per stage and a final "N passed, N failed" line;
+# exits non-zero on any failure. Build directories: build/, build-asan/,
+# build-tsan/ (reused when present).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh || exit 1
+
+passed=0
+failed=0
+summary=()
+
+stage() { # name, build dir, meson options...
+    local name=$1 dir=$2
+    shift 2
+    local log="$dir-stage.log"
+    echo "=== stage $name ($dir)"
+    if [ ! -d "$dir" ]; then
+        meson setup "$dir" "$@" >"$log" 2>&1 || { cat "$log"; summary+=("$name: setup FAILED"); failed=$((failed + 1)); return; }
+    fi
+    if ! ninja -C "$dir" >>"$log" 2>&1; then
+        tail -50 "$log"
+        summary+=("$name: build FAILED")
+        failed=$((failed + 1))
+        return
+    fi
+    meson test -C "$dir" --print-errorlogs --no-rebuild >"$dir-test.log" 2>&1
+    local rc=$?
+    local ok fail
+    ok=$(grep -E '^Ok:' "$dir-test.log" | awk '{print $2}')
+    fail=$(grep -E '^Fail:' "$dir-test.log" | awk '{print $2}')
+    local tout
+    tout=$(grep -E '^Timeout:' "$dir-test.log" | awk '{print $2}')
+    ok=${ok:-0}; fail=${fail:-0}; tout=${tout:-0}
+    # Criterion's own per-test counts, from the full log.
+    local cases
+    cases=$(grep -hE 'Synthesis: Tested' "$dir/meson-logs/testlog.txt" 2>/dev/null |
+        awk -F'|' '{split($2,p,": "); split($3,f,": "); split($4,c,": "); P+=p[2]; F+=f[2]+c[2]} END {printf "%d cases passed, %d failed", P, F}')
+    grep -E '^ *[0-9]+/[0-9]+ ' "$dir-test.log"
+    if [ $rc -ne 0 ] || [ "$fail" != 0 ] || [ "$tout" != 0 ]; then
+        grep -hE -B3 -A12 'FAIL|CRASH|ERROR: |WARNING: ThreadSanitizer|runtime error' "$dir/meson-logs/testlog.txt" | head -80
+        summary+=("$name: $ok programs ok, $fail failed, $tout timed out ($cases)")
+        failed=$((failed + fail + tout + (rc != 0 && fail == 0 && tout == 0 ? 1 : 0)))
+    else
+        summary+=("$name: $ok programs ok ($cases)")
+    fi
+    passed=$((passed + ok))
+}
+
+stage normal build
+CC=gcc stage asan+ubsan build-asan -Db_sanitize=address,undefined -Db_lundef=false -Datomics=c11 -Dperf=false -Dexamples=false
+CC=clang stage tsan build-tsan -Db_sanitize=thread -Db_lundef=false -Datomics=c11 -Dperf=false -Dexamples=false
+
+echo
+echo "=== summary"
+for s in "${summary[@]}"; do echo "$s"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

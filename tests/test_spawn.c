@@ -1,0 +1,427 @@
+/* test_spawn.c - spawn, await, yield, cancel and handles on a live runtime. */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "common.h"
+
+static int64_t ret_arg(void *arg) { return IARG(arg); }
+static int64_t fail_eio(void *arg) { (void)arg; return -EIO; }
+
+static int64_t main_result(void *arg)
+{
+    (void)arg;
+    braid_task *t;
+    cr_assert_eq(braid_spawn(&t, ret_arg, ARG(42)), 0);
+    int64_t v = -1;
+    cr_assert_eq(braid_await(t, &v), 0);
+    cr_assert_eq(v, 42);
+    /* Awaiting again gives the same answer. */
+    v = -1;
+    cr_assert_eq(braid_await(t, &v), 0);
+    cr_assert_eq(v, 42);
+    cr_assert_eq(braid_task_done(t), 1);
+    braid_task_release(t);
+    return 7;
+}
+
+Test(spawn, await_gives_result, .timeout = 10)
+{
+    braid_rt *rt = rt_make(2);
+    int64_t r = 0;
+    cr_assert_eq(braid_rt_block_on(rt, main_result, NULL, &r), 0);
+    cr_assert_eq(r, 7);
+    rt_done(rt);
+}
+
+static int64_t main_error(void *arg)
+{
+    (void)arg;
+    braid_task *t;
+    cr_assert_eq(braid_spawn(&t, fail_eio, NULL), 0);
+    int64_t v = 123;
+    cr_assert_eq(braid_await(t, &v), -EIO);
+    cr_assert_eq(v, 123, "result untouched on error");
+    braid_task_release(t);
+    return -ENOENT;
+}
+
+Test(spawn, error_status_reaches_awaiter, .timeout = 10)
+{
+    braid_rt *rt = rt_make(2);
+    int64_t r = 99;
+    cr_assert_eq(braid_rt_block_on(rt, main_error, NULL, &r), -ENOENT);
+    cr_assert_eq(r, 99);
+    rt_done(rt);
+}
+
+#define MANY 10000
+static int64_t twice(void *arg) { return 2 * IARG(arg); }
+
+static int64_t main_many(void *arg)
+{
+    int reverse = (int)IARG(arg);
+    static braid_task *ts[MANY];
+    for (int i = 0; i < MANY; i++)
+        cr_assert_eq(braid_spawn(&ts[i], twice, ARG(i)), 0);
+    int64_t sum = 0;
+    for (int k = 0; k < MANY; k++) {
+        int i = reverse ? MANY - 1 - k : k;
+        int64_t v = -1;
+        cr_assert_eq(braid_await(ts[i], &v), 0);
+        cr_assert_eq(v, 2 * i);
+        sum += v;
+        braid_task_release(ts[i]);
+    }
+    return sum;
+}
+
+Test(spawn, many_tasks_in_order, .timeout = 20)
+{
+    braid_rt *rt = rt_make(2);
+    int64_t r = 0;
+    cr_assert_eq(braid_rt_block_on(rt, main_many, ARG(0), &r), 0);
+    cr_assert_eq(r, (int64_t)MANY * (MANY - 1));
+    rt_done(rt);
+}
+
+Test(spawn, many_tasks_reverse_order, .timeout = 20)
+{
+    braid_rt *rt = rt_make(2);
+    int64_t r = 0;
+    cr_assert_eq(braid_rt_block_on(rt, main_many, ARG(1), &r), 0);
+    cr_assert_eq(r, (int64_t)MANY * (MANY - 1));
+    rt_done(rt);
+}
+
+static int64_t fib(void *arg)
+{
+    int64_t n = IARG(arg);
+    if (n < 2)
+        return n;
+    braid_task *a, *b;
+    cr_assert_eq(braid_spawn(&a, fib, ARG(n - 1)), 0);
+    cr_assert_eq(braid_spawn(&b, fib, ARG(n - 2)), 0);
+    int64_t x = 0, y = 0;
+    cr_assert_eq(braid_await(b, &y), 0);
+    cr_assert_eq(braid_await(a, &x), 0);
+    braid_task_release(a);
+    braid_task_release(b);
+    return x + y;
+}
+
+Test(spawn, fib_on_one_worker_runs_every_task_inline, .timeout = 20)
+{
+    braid_rt *rt = rt_make(1);
+    int64_t r = 0;
+    cr_assert_eq(braid_rt_block_on(rt, fib, ARG(18), &r), 0);
+    cr_assert_eq(r, 2584);
+    braid_stats s;
+    braid_rt_stats(rt, &s);
+    /* fib(18) spawns 2 * fib(19) - 2 = 8360 tasks; with one worker nothing
+     * is stolen, every one is awaited while unstarted, so every one runs
+     * inline and only the root ever takes a stack. */
+    cr_assert_eq(s.spawned, 8360 + 1);
+    cr_assert_eq(s.inlined, 8360);
+    cr_assert_eq(s.started, 8361);
+    cr_assert_eq(s.stacks_in_use, 0);
+    rt_done(rt);
+}
+
+Test(spawn, fib_on_two_workers, .timeout = 20)
+{
+    braid_rt *rt = rt_make(2);
+    for (int i = 0; i < 5; i++) {
+        int64_t r = 0;
+        cr_assert_eq(braid_rt_block_on(rt, fib, ARG(22), &r), 0);
+        cr_assert_eq(r, 17711);
+    }
+    rt_done(rt);
+}
+
+/* ---- yield ---- */
+
+static char ylog[64];
+static atomic_int ylen;
+
+static int64_t yielder(void *arg)
+{
+    for (int i = 0; i < 5; i++) {
+        ylog[atomic_fetch_add(&ylen, 1)] = (char)('0' + IARG(arg));
+        cr_assert_eq(braid_yield(), 0);
+    }
+    return 0;
+}
+
+static int64_t main_yield(void *arg)
+{
+    (void)arg;
+    braid_task *t[3];
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(braid_spawn(&t[i], yielder, ARG(i)), 0);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(braid_await(t[i], NULL), 0);
+        braid_task_release(t[i]);
+    }
+    return 0;
+}
+
+Test(yield, round_robin_on_one_worker, .timeout = 10)
+{
+    braid_rt *rt = rt_make(1);
+    atomic_store(&ylen, 0);
+    cr_assert_eq(braid_rt_block_on(rt, main_yield, NULL, NULL), 0);
+    cr_assert_eq(atomic_load(&ylen), 15);
+    ylog[15] = 0;
+    /* Each task appears once in the first three, then in the same order. */
+    cr_assert(ylog[0] != ylog[1] && ylog[1] != ylog[2] && ylog[0] != ylog[2], "%s", ylog);
+    for (int i = 3; i < 15; i++)
+        cr_assert_eq(ylog[i], ylog[i - 3], "not round robin: %s", ylog);
+    rt_done(rt);
+}
+
+static int64_t lone_yield(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 1000; i++)
+        cr_assert_eq(braid_yield(), 0);
+    return 5;
+}
+
+Test(yield, alone_returns_at_once, .timeout = 10)
+{
+    braid_rt *rt = rt_make(1);
+    int64_t r = 0;
+    cr_assert_eq(braid_rt_block_on(rt, lone_yield, NULL, &r), 0);
+    cr_assert_eq(r, 5);
+    rt_done(rt);
+}
+
+/* ---- awaiting a task that suspended ---- */
+
+static int64_t slow7(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 20; i++)
+        braid_yield();
+    return 7;
+}
+
+static int64_t await_slow(void *arg)
+{
+    braid_task *t = arg;
+    int64_t v = 0;
+    cr_assert_eq(braid_await(t, &v), 0);
+    cr_assert_eq(v, 7);
+    braid_task_release(t);
+    return 1;
+}
+
+static int64_t main_awaiters(void *arg)
+{
+    (void)arg;
+    braid_task *slow;
+    cr_assert_eq(braid_spawn(&slow, slow7, NULL), 0);
+    braid_yield(); /* let a worker start it on its own stack */
+    braid_task *w[4];
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(braid_spawn(&w[i], await_slow, braid_task_retain(slow)), 0);
+    int64_t n = 0;
+    for (int i = 0; i < 4; i++) {
+        int64_t v = 0;
+        cr_assert_eq(braid_await(w[i], &v), 0);
+        n += v;
+        braid_task_release(w[i]);
+    }
+    int64_t v = 0;
+    cr_assert_eq(braid_await(slow, &v), 0);
+    cr_assert_eq(v, 7);
+    braid_task_release(slow);
+    return n;
+}
+
+Test(await, many_awaiters_of_a_suspended_task, .timeout = 10)
+{
+    for (unsigned nw = 1; nw <= 2; nw++) {
+        braid_rt *rt = rt_make(nw);
+        int64_t r = 0;
+        cr_assert_eq(braid_rt_block_on(rt, main_awaiters, NULL, &r), 0);
+        cr_assert_eq(r, 4);
+        rt_done(rt);
+    }
+}
+
+/* ---- cancellation ---- */
+
+static atomic_int body_ran;
+
+static int64_t until_cancelled(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&body_ran, 1);
+    for (;;) {
+        int err = braid_yield();
+        if (err == -ECANCELED)
+            return -ECANCELED;
+        cr_assert_eq(err, 0);
+    }
+}
+
+static int64_t main_cancel(void *arg)
+{
+    (void)arg;
+    braid_task *t;
+    cr_assert_eq(braid_spawn(&t, until_cancelled, NULL), 0);
+    while (atomic_load(&body_ran) == 0) /* cancel it while it runs */
+        braid_yield();
+    cr_assert_eq(braid_cancel(t), 1);
+    cr_assert_eq(braid_cancel(t), 1, "idempotent while pending");
+    cr_assert_eq(braid_await(t, NULL), -ECANCELED);
+    cr_assert_eq(braid_cancel(t), 0, "no effect once done");
+    braid_task_release(t);
+
+    /* Cancelled before it started: the body never runs. */
+    int before = atomic_load(&body_ran);
+    cr_assert_eq(braid_spawn(&t, until_cancelled, NULL), 0);
+    cr_assert_eq(braid_cancel(t), 1);
+    cr_assert_eq(braid_await(t, NULL), -ECANCELED);
+    if (braid_rt_workers(braid_current()) == 1) /* else a thief may start it first */
+        cr_assert_eq(atomic_load(&body_ran), before);
+    braid_task_release(t);
+    return 0;
+}
+
+Test(cancel, suspended_and_unstarted_tasks, .timeout = 10)
+{
+    for (unsigned nw = 1; nw <= 2; nw++) {
+        atomic_store(&body_ran, 0);
+        braid_rt *rt = rt_make(nw);
+        cr_assert_eq(braid_rt_block_on(rt, main_cancel, NULL, NULL), 0);
+        cr_assert(atomic_load(&body_ran) == 1 || (nw > 1 && atomic_load(&body_ran) == 2));
+        rt_done(rt);
+    }
+}
+
+static atomic_int catcher_started;
+
+static int64_t catches_cancel(void *arg)
+{
+    (void)arg;
+    atomic_store(&catcher_started, 1);
+    int err;
+    while ((err = braid_yield()) == 0)
+        ;
+    cr_assert_eq(err, -ECANCELED);
+    /* Delivered once: the body can keep waiting while it cleans up. */
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(braid_yield(), 0);
+    return 11;
+}
+
+static int64_t main_catch(void *arg)
+{
+    (void)arg;
+    braid_task *t;
+    atomic_store(&catcher_started, 0);
+    cr_assert_eq(braid_spawn(&t, catches_cancel, NULL), 0);
+    /* Cancel only once it runs: cancelling an unstarted task skips it. */
+    while (!atomic_load(&catcher_started))
+        braid_yield();
+    cr_assert_eq(braid_cancel(t), 1);
+    int64_t v = 0;
+    cr_assert_eq(braid_await(t, &v), 0, "the body chose to return normally");
+    cr_assert_eq(v, 11);
+    braid_task_release(t);
+    return 0;
+}
+
+Test(cancel, delivered_once_and_body_may_recover, .timeout = 10)
+{
+    braid_rt *rt = rt_make(2);
+    cr_assert_eq(braid_rt_block_on(rt, main_catch, NULL, NULL), 0);
+    rt_done(rt);
+}
+
+static int64_t waits_on(void *arg)
+{
+    return braid_await((braid_task *)arg, NULL);
+}
+
+static int64_t main_cancel_awaiter(void *arg)
+{
+    (void)arg;
+    braid_task *slow, *w;
+    cr_assert_eq(braid_spawn(&slow, until_cancelled, NULL), 0);
+    braid_yield();
+    cr_assert_eq(braid_spawn(&w, waits_on, slow), 0);
+    braid_yield();
+    braid_yield();
+    cr_assert_eq(braid_cancel(w), 1);
+    cr_assert_eq(braid_await(w, NULL), -ECANCELED);
+    cr_assert_eq(braid_task_done(slow), 0, "the awaited task keeps running");
+    braid_cancel(slow);
+    cr_assert_eq(braid_await(slow, NULL), -ECANCELED);
+    braid_task_release(w);
+    braid_task_release(slow);
+    return 0;
+}
+
+Test(cancel, awaiter_wakes_with_ecanceled, .timeout = 10)
+{
+    for (unsigned nw = 1; nw <= 2; nw++) {
+        braid_rt *rt = rt_make(nw);
+        cr_assert_eq(braid_rt_block_on(rt, main_cancel_awaiter, NULL, NULL), 0);
+        rt_done(rt);
+    }
+}
+
+/* ---- handles and queries ---- */
+
+static int64_t who_am_i(void *arg)
+{
+    braid_task **slot = arg;
+    *slot = braid_self();
+    return 0;
+}
+
+static int64_t main_queries(void *arg)
+{
+    braid_rt *rt = arg;
+    cr_assert_eq(braid_current(), rt);
+    int id = braid_worker_id();
+    cr_assert(id >= 0 && id < braid_rt_workers(rt));
+    braid_task *seen = NULL, *t;
+    cr_assert_eq(braid_spawn(&t, who_am_i, &seen), 0);
+    cr_assert_eq(braid_await(t, NULL), 0);
+    cr_assert_eq(seen, t);
+    cr_assert_eq(braid_task_retain(t), t);
+    braid_task_release(t);
+    cr_assert_eq(braid_task_done(t), 1);
+    braid_task_release(t);
+    cr_assert_eq(braid_spawn(NULL, ret_arg, ARG(1)), 0, "detached spawn");
+    return 0;
+}
+
+Test(handles, self_current_retain_release, .timeout = 10)
+{
+    braid_rt *rt = rt_make(2);
+    cr_assert_null(braid_self());
+    cr_assert_null(braid_current());
+    cr_assert_eq(braid_worker_id(), -1);
+    cr_assert_eq(braid_rt_workers(rt), 2);
+    cr_assert_eq(braid_rt_block_on(rt, main_queries, rt, NULL), 0);
+    /* The detached task may still be finishing: wait for it. */
+    double end = now_ms() + 5000;
+    braid_stats s;
+    do
+        braid_rt_stats(rt, &s);
+    while (s.live != 0 && now_ms() < end);
+    rt_done(rt);
+}
+
+Test(run, braid_run_returns_status_and_result, .timeout = 10)
+{
+    int64_t r = 0;
+    cr_assert_eq(braid_run(main_result, NULL, NULL, &r), 0);
+    cr_assert_eq(r, 7);
+    cr_assert_eq(braid_run(main_error, NULL, NULL, &r), -ENOENT);
+}
