@@ -61,7 +61,14 @@ typedef volatile unsigned braid__a32;
 
 static inline uintptr_t braid__load_relaxed(braid__aword *p) { return AO_load(p); }
 static inline uintptr_t braid__load_acquire(braid__aword *p) { return AO_load_acquire(p); }
+#if defined(__x86_64__) || defined(__i386__)
+/* The standard C11 mapping on x86-TSO: sequentially consistent stores pay
+ * the fence (AO_store_full), so a sequentially consistent load is a plain
+ * (acquire) load. AO_load_full would add a second, useless fence. */
+static inline uintptr_t braid__load_seqcst(braid__aword *p) { return AO_load_acquire(p); }
+#else
 static inline uintptr_t braid__load_seqcst(braid__aword *p) { return AO_load_full(p); }
+#endif
 static inline void braid__store_relaxed(braid__aword *p, uintptr_t v) { AO_store(p, v); }
 static inline void braid__store_release(braid__aword *p, uintptr_t v) { AO_store_release(p, v); }
 static inline void braid__store_seqcst(braid__aword *p, uintptr_t v) { AO_store_full(p, v); }

@@ -92,6 +92,10 @@ uintptr_t braid__deque_take(braid__deque *d)
 {
     /* Relaxed: only the owner writes bottom and the ring pointer. */
     intptr_t b = (intptr_t)braid__load_relaxed(&d->bottom) - 1;
+    /* Cheap exit when empty. Relaxed top: it only grows, so a stale value
+     * is smaller than the real one; if even it says empty, the deque is. */
+    if (b < (intptr_t)braid__load_relaxed(&d->top))
+        return 0;
     braid__ring *r = (braid__ring *)braid__load_relaxed(&d->ring);
     /* Seq_cst store then seq_cst load of top: the store-load order that
      * makes a concurrent thief either see the lowered bottom or have its

@@ -28,7 +28,10 @@
  *
  * Queue entries are words: a task pointer with tag bit 0 clear is a start
  * entry (claim it), with the bit set a resume entry (the task is READY and
- * this entry owns the right to resume it; there is at most one).
+ * this entry owns the right to resume it; there is at most one). A task in
+ * its worker's yield queue stays RUNNING (no atomic on the yield path): a
+ * wake-up or cancel that lands meanwhile only sets NOTIFIED/CANCEL, which
+ * its next waiting call sees.
  */
 #ifndef BRAID_INTERNAL_H
 #define BRAID_INTERNAL_H
@@ -59,7 +62,8 @@
 #define REFS(st) ((st) >> REF_SHIFT)
 
 #define ENTRY_RESUME ((uintptr_t)1)
-#define ENTRY_TASK(e) ((braid_task *)((e) & ~ENTRY_RESUME))
+#define ENTRY_YIELDED ((uintptr_t)2) /* from the yield queue: still RUNNING */
+#define ENTRY_TASK(e) ((braid_task *)((e) & ~(ENTRY_RESUME | ENTRY_YIELDED)))
 
 typedef struct braid__worker braid__worker;
 
@@ -89,7 +93,6 @@ struct braid_task {
     braid_task *qnext;   /* link in owner-private FIFOs and free lists */
     braid__waiter *waiters; /* guarded by WLOCK */
     braid_rt *rt;
-    uint64_t id;         /* for diagnostics */
 };
 
 /* Why a coroutine switched back to its worker's loop. */
@@ -106,6 +109,8 @@ struct braid__worker {
     braid_task *yq_head;  /* yielded tasks, FIFO */
     braid_task *yq_tail;
     uint64_t tick;
+    unsigned inject_countdown; /* ticks until the injection queue goes first */
+    unsigned yield_countdown;  /* ticks until the yield queue goes first */
     uint64_t rng;
     braid_task *cur;      /* innermost task running on this worker */
     int action;           /* set by a coroutine before it switches back */
@@ -116,7 +121,6 @@ struct braid__worker {
     braid__stack_pool stacks;
     braid_task *free;     /* recycled task objects */
     unsigned nfree;
-    uint64_t next_id;
     pthread_t thread;
     void *altstack;       /* sigaltstack for the overflow handler */
 
@@ -176,6 +180,14 @@ struct braid_rt {
 };
 
 /* worker.c */
+/* The worker of the calling thread. After anything that may have switched
+ * (a body ran, the caller waited), re-read it with braid__worker_current,
+ * which the optimiser cannot fold into an earlier read (a coroutine may
+ * resume on another thread; compilers may cache the thread pointer). Where
+ * nothing can have switched since the function began, braid__worker_here is
+ * the same read, inlined. */
+extern __thread braid__worker *braid__tls_w __attribute__((tls_model("initial-exec")));
+static inline braid__worker *braid__worker_here(void) { return braid__tls_w; }
 braid__worker *braid__worker_current(void);
 int braid__worker_start_all(braid_rt *rt);
 void braid__worker_stop_all(braid_rt *rt);

@@ -116,6 +116,8 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
         }
         w->rt = rt;
         w->id = i;
+        w->inject_countdown = 61;
+        w->yield_countdown = 31;
         uint64_t z = rt->seed + 0x9E3779B97F4A7C15ULL * (i + 1); /* splitmix64 */
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
@@ -168,16 +170,11 @@ static braid_task *task_new(braid_rt *rt, braid__worker *w, braid_fn fn, void *a
     braid_task *t = braid__task_alloc(rt, w);
     if (t == NULL)
         return NULL;
+    /* Everything else is set when the task starts (parent, fiber, escaped,
+     * ctx, stack) or ends (ret), or is an invariant of free tasks (stack and
+     * waiters NULL, rt fixed for the slab's life). */
     t->fn = fn;
     t->arg = arg;
-    t->ret = 0;
-    t->parent = NULL;
-    t->fiber = NULL;
-    t->stack = NULL;
-    t->escaped = false;
-    t->waiters = NULL;
-    t->qnext = NULL;
-    t->rt = rt;
     /* Release: a claimer's acquire (CAS or load) sees the fields above. */
     braid__store_release(&t->state, ST_IDLE | (handle ? 3 : 2) * REF_ONE);
     return t;
@@ -195,7 +192,7 @@ int braid_spawn(braid_task **out, braid_fn fn, void *arg)
         *out = NULL;
     if (fn == NULL)
         return -EINVAL;
-    braid__worker *w = braid__worker_current();
+    braid__worker *w = braid__worker_here();
     if (w == NULL)
         return -EPERM;
     if (closing(w->rt))
@@ -317,7 +314,7 @@ int braid_await(braid_task *t, int64_t *result)
 {
     if (t == NULL)
         return -EINVAL;
-    braid__worker *w = braid__worker_current();
+    braid__worker *w = braid__worker_here();
     if (w == NULL || w->cur == NULL)
         return -EPERM;
     braid_task *self = w->cur;
@@ -433,11 +430,10 @@ void braid_task_release(braid_task *t)
      * before we recycle it. */
     uintptr_t st = braid__load_acquire(&t->state);
     if (st == (ST_DONE | REF_ONE)) {
-        braid__worker *w = braid__worker_current();
-        braid__task_free(t->rt, w, t);
+        braid__task_free(t->rt, braid__worker_here(), t);
         return;
     }
-    braid__task_drop(braid__worker_current(), t, 1);
+    braid__task_drop(braid__worker_here(), t, 1);
 }
 
 int braid_task_done(braid_task *t)

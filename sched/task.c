@@ -36,8 +36,11 @@ static braid_task *chunk_new(braid_rt *rt, braid_task **tail, size_t *n)
     memset(c, 0, sizeof(*c)); /* state 0 is ST_FREE */
     c->next = rt->chunks;
     rt->chunks = c;
-    for (size_t i = 0; i + 1 < CHUNK_TASKS; i++)
+    for (size_t i = 0; i + 1 < CHUNK_TASKS; i++) {
         c->tasks[i].qnext = &c->tasks[i + 1];
+        c->tasks[i].rt = rt;
+    }
+    c->tasks[CHUNK_TASKS - 1].rt = rt;
     c->tasks[CHUNK_TASKS - 1].qnext = NULL;
     *tail = &c->tasks[CHUNK_TASKS - 1];
     *n = CHUNK_TASKS;
@@ -84,7 +87,6 @@ braid_task *braid__task_alloc(braid_rt *rt, braid__worker *w)
             return NULL;
         w->free = t->qnext;
         w->nfree--;
-        t->id = ((uint64_t)w->id << 48) | ++w->next_id;
         return t;
     }
     pthread_mutex_lock(&rt->slab_lock);
@@ -101,23 +103,14 @@ braid_task *braid__task_alloc(braid_rt *rt, braid__worker *w)
     if (t != NULL) {
         rt->gfree = t->qnext;
         rt->ngfree--;
-        t->id = ((uint64_t)0xffff << 48) | (uint64_t)braid__fetch_add_relaxed(&rt->foreign_spawned, 0);
     }
     pthread_mutex_unlock(&rt->slab_lock);
     return t;
 }
 
-void braid__task_free(braid_rt *rt, braid__worker *w, braid_task *t)
+static void free_spill(braid_rt *rt, braid__worker *w)
 {
-    /* Relaxed: no queue names this task any more (the queue reference is
-     * gone), so only the shutdown sweep may still read the word, and it acts
-     * on live states only. */
-    braid__store_relaxed(&t->state, ST_FREE);
-    if (w != NULL && w->rt == rt) {
-        t->qnext = w->free;
-        w->free = t;
-        if (++w->nfree <= LOCAL_FREE_MAX)
-            return;
+    {
         /* Hand the older half to the shared list. */
         braid_task *keep_tail = w->free;
         for (unsigned i = 1; i < LOCAL_FREE_MAX / 2; i++)
@@ -135,6 +128,21 @@ void braid__task_free(braid_rt *rt, braid__worker *w, braid_task *t)
         rt->gfree = give;
         rt->ngfree += n;
         pthread_mutex_unlock(&rt->slab_lock);
+    }
+}
+
+void braid__task_free(braid_rt *rt, braid__worker *w, braid_task *t)
+{
+    /* Invariants of a free task, kept by whoever ended it: stack NULL,
+     * waiters NULL, rt set (for life). Relaxed store of FREE: no queue names
+     * the task any more (its queue reference is gone); only the shutdown
+     * sweep still reads the word, and it skips FREE and DONE alike. */
+    braid__store_relaxed(&t->state, ST_FREE);
+    if (w != NULL && w->rt == rt) {
+        t->qnext = w->free;
+        w->free = t;
+        if (__builtin_expect(++w->nfree > LOCAL_FREE_MAX, 0))
+            free_spill(rt, w);
         return;
     }
     pthread_mutex_lock(&rt->slab_lock);

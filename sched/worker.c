@@ -51,7 +51,8 @@
 #define STEAL_MAX 32
 #define INJECT_BATCH 16
 
-static __thread braid__worker *tls_w __attribute__((tls_model("initial-exec")));
+__thread braid__worker *braid__tls_w __attribute__((tls_model("initial-exec")));
+#define tls_w braid__tls_w
 
 /* Not inlined, and opaque to the optimiser: a coroutine that migrated to
  * another thread must re-read its worker, never reuse a cached TLS address. */
@@ -338,10 +339,16 @@ static uintptr_t next_entry(braid__worker *w)
 {
     uintptr_t e;
     w->tick++;
-    if (w->tick % INJECT_EVERY == 0 && (e = inject_pop(w)) != 0)
-        return e;
-    if (w->tick % YIELD_EVERY == 0 && w->yq_head != NULL)
-        goto yielded;
+    if (__builtin_expect(--w->inject_countdown == 0, 0)) {
+        w->inject_countdown = INJECT_EVERY;
+        if ((e = inject_pop(w)) != 0)
+            return e;
+    }
+    if (__builtin_expect(--w->yield_countdown == 0, 0)) {
+        w->yield_countdown = YIELD_EVERY;
+        if (w->yq_head != NULL)
+            goto yielded;
+    }
     if (w->lifo != 0) {
         e = w->lifo;
         w->lifo = 0;
@@ -360,7 +367,7 @@ static uintptr_t next_entry(braid__worker *w)
         return e;
     return 0;
 yielded:
-    e = (uintptr_t)w->yq_head | ENTRY_RESUME;
+    e = (uintptr_t)w->yq_head | ENTRY_YIELDED;
     w->yq_head = w->yq_head->qnext;
     if (w->yq_head == NULL)
         w->yq_tail = NULL;
@@ -404,11 +411,8 @@ static void after_switch(braid__worker *w)
         braid__task_complete(w, t); /* may free t */
         return;
     }
-    uintptr_t st = braid__load_relaxed(&t->state);
     if (act == ACT_YIELD) {
-        /* Acq_rel CAS: concurrent CANCEL/NOTIFIED updates are kept. */
-        while (!braid__cas(&t->state, &st, (st & ~(ST_MASK | F_NOTIFIED)) | ST_READY))
-            ;
+        /* Stays RUNNING: only this worker can resume it (internal.h). */
         t->qnext = NULL;
         if (w->yq_tail != NULL)
             w->yq_tail->qnext = t;
@@ -417,6 +421,7 @@ static void after_switch(braid__worker *w)
         w->yq_tail = t;
         return;
     }
+    uintptr_t st = braid__load_relaxed(&t->state);
     /* ACT_WAIT. Release (acq_rel CAS): the saved context is published to
      * the waker that moves it SUSPENDED -> READY (pairs with its CAS). */
     for (;;) {
@@ -434,7 +439,9 @@ static void after_switch(braid__worker *w)
 static void run_entry(braid__worker *w, uintptr_t e)
 {
     braid_task *t = ENTRY_TASK(e);
-    if (e & ENTRY_RESUME) {
+    if (e & ENTRY_YIELDED) {
+        /* still RUNNING, owned by this worker's yield queue */
+    } else if (e & ENTRY_RESUME) {
         /* We own the resume entry; CAS keeps concurrent flag updates. */
         uintptr_t st = braid__load_relaxed(&t->state);
         while (!braid__cas(&t->state, &st, (st & ~ST_MASK) | ST_RUNNING))

@@ -22,7 +22,8 @@ stage() { # name, build dir, meson options...
     shift 2
     local log="$dir-stage.log"
     echo "=== stage $name ($dir)"
-    if [ ! -d "$dir" ]; then
+    if [ ! -f "$dir/build.ninja" ]; then
+        rm -rf "$dir"
         meson setup "$dir" "$@" >"$log" 2>&1 || { cat "$log"; summary+=("$name: setup FAILED"); failed=$((failed + 1)); return; }
     fi
     if ! ninja -C "$dir" >>"$log" 2>&1; then
@@ -40,9 +41,12 @@ stage() { # name, build dir, meson options...
     tout=$(grep -E '^Timeout:' "$dir-test.log" | awk '{print $2}')
     ok=${ok:-0}; fail=${fail:-0}; tout=${tout:-0}
     # Criterion's own per-test counts, from the full log.
-    local cases
-    cases=$(grep -hE 'Synthesis: Tested' "$dir/meson-logs/testlog.txt" 2>/dev/null |
-        awk -F'|' '{split($2,p,": "); split($3,f,": "); split($4,c,": "); P+=p[2]; F+=f[2]+c[2]} END {printf "%d cases passed, %d failed", P, F}')
+    # Count test cases: Criterion's per-case totals, plus one per plain
+    # program (those print no Synthesis line).
+    local cp cf nsyn
+    read -r cp cf nsyn < <(grep -hE 'Synthesis: Tested' "$dir/meson-logs/testlog.txt" 2>/dev/null |
+        awk -F'|' '{split($2,p,": "); split($3,f,": "); split($4,c,": "); P+=p[2]; F+=f[2]+c[2]; N++} END {printf "%d %d %d\n", P, F, N}')
+    local cases="$((cp + ok - nsyn)) cases passed, $cf failed"
     grep -E '^ *[0-9]+/[0-9]+ ' "$dir-test.log"
     if [ $rc -ne 0 ] || [ "$fail" != 0 ] || [ "$tout" != 0 ]; then
         grep -hE -B3 -A12 'FAIL|CRASH|ERROR: |WARNING: ThreadSanitizer|runtime error' "$dir/meson-logs/testlog.txt" | head -80
@@ -51,12 +55,13 @@ stage() { # name, build dir, meson options...
     else
         summary+=("$name: $ok programs ok ($cases)")
     fi
-    passed=$((passed + ok))
+    passed=$((passed + cp + ok - nsyn))
+    failed=$((failed + cf))
 }
 
-stage normal build
-CC=gcc stage asan+ubsan build-asan -Db_sanitize=address,undefined -Db_lundef=false -Datomics=c11 -Dperf=false -Dexamples=false
-CC=clang stage tsan build-tsan -Db_sanitize=thread -Db_lundef=false -Datomics=c11 -Dperf=false -Dexamples=false
+stage normal build -Dwerror=true
+CC=gcc stage asan+ubsan build-asan -Db_lto=false -Db_sanitize=address,undefined -Db_lundef=false -Datomics=c11 -Dperf=false -Dexamples=false
+CC=clang stage tsan build-tsan -Dwerror=true -Db_lto=false -Db_sanitize=thread -Db_lundef=false -Datomics=c11 -Dperf=false -Dexamples=false
 
 echo
 echo "=== summary"

@@ -24,13 +24,17 @@ braid__ctx_swap:
     pushq   %r14
     pushq   %r15
     subq    $8, %rsp
+    movq    $0, (%rsp)          /* bytes 6-7 of the slot stay zero */
     stmxcsr (%rsp)
     fnstcw  4(%rsp)
+    movq    (%rsp), %rcx        /* our control words (rcx is caller-saved) */
     movq    %rsp, (%rdi)
     movq    (%rsi), %rsp
-    ldmxcsr (%rsp)
-    fldcw   4(%rsp)
-    addq    $8, %rsp
+    /* Reloading MXCSR and the x87 CW is slow (microcoded) and they almost
+     * never differ between contexts: reload only when they do. */
+    cmpq    (%rsp), %rcx
+    jne     1f
+2:  addq    $8, %rsp
     popq    %r15
     popq    %r14
     popq    %r13
@@ -38,6 +42,9 @@ braid__ctx_swap:
     popq    %rbx
     popq    %rbp
     ret
+1:  ldmxcsr (%rsp)
+    fldcw   4(%rsp)
+    jmp     2b
     .cfi_endproc
     .size   braid__ctx_swap, .-braid__ctx_swap
 
