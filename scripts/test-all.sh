@@ -3,11 +3,12 @@
 #   1. the normal build (gcc, libatomic_ops backend), Criterion suites;
 #   2. the same suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #      (C11 atomics backend, fiber-switch annotations on);
-#   3. the plain stress programs under ThreadSanitizer (clang, C11 atomics;
+#   3. the suites again with the portable ucontext context switch;
+#   4. the plain stress programs under ThreadSanitizer (clang, C11 atomics;
 #      Criterion aborts under TSan, so these are plain executables).
 # Prints one summary line per stage and a final "N passed, N failed" line;
 # exits non-zero on any failure. Build directories: build/, build-asan/,
-# build-tsan/ (reused when present).
+# build-ucontext/, build-tsan/ (reused when present).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +62,7 @@ stage() { # name, build dir, meson options...
 
 stage normal build -Dwerror=true
 CC=gcc stage asan+ubsan build-asan -Db_lto=false -Db_sanitize=address,undefined -Db_lundef=false -Datomics=c11 -Dperf=false -Dexamples=false
+stage ucontext build-ucontext -Dwerror=true -Dctx=ucontext -Dperf=false -Dexamples=false
 CC=clang stage tsan build-tsan -Dwerror=true -Db_lto=false -Db_sanitize=thread -Db_lundef=false -Datomics=c11 -Dperf=false -Dexamples=false
 
 echo
