@@ -9,6 +9,7 @@
 #ifndef BRAID_PERF_BENCH_H
 #define BRAID_PERF_BENCH_H
 
+#include <braid.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,35 @@ static inline void bench_report(const char *name, const char *impl, unsigned wor
            "ns_per_op=%.2f result=%lld\n",
            name, impl, workers, param, reps, med, ms[0], med * 1e6 / ops, result);
     fflush(stdout);
+}
+
+/* A runtime with the given worker count (0 = all CPUs); exits on failure. */
+static inline braid_rt *bench_rt(unsigned workers)
+{
+    braid_rt_opts o;
+    braid_rt_opts_init(&o);
+    o.workers = workers;
+    braid_rt *rt;
+    int err = braid_rt_new(&rt, &o);
+    if (err != 0) {
+        fprintf(stderr, "braid_rt_new: %s\n", braid_strerror(err));
+        exit(1);
+    }
+    return rt;
+}
+
+/* Warm up once, then time reps runs of fn(arg) on rt into ms[]; the last
+ * result goes to *r. Exits if a run fails. */
+static inline void bench_time(braid_rt *rt, braid_fn fn, void *arg, int reps, double *ms, int64_t *r)
+{
+    if (braid_rt_block_on(rt, fn, arg, r) != 0)
+        exit(1);
+    for (int i = 0; i < reps; i++) {
+        double t0 = bench_now_ms();
+        if (braid_rt_block_on(rt, fn, arg, r) != 0)
+            exit(1);
+        ms[i] = bench_now_ms() - t0;
+    }
 }
 
 #endif

@@ -36,12 +36,7 @@ int main(int argc, char **argv)
 {
     bench_args a;
     bench_parse(argc, argv, &a, 30);
-    braid_rt_opts o;
-    braid_rt_opts_init(&o);
-    o.workers = a.workers;
-    braid_rt *rt;
-    if (braid_rt_new(&rt, &o) != 0)
-        return 1;
+    braid_rt *rt = bench_rt(a.workers);
     unsigned nw = (unsigned)braid_rt_workers(rt);
     long fa = 0, fb = 1; /* fib(n+1) for the task count */
     for (long i = 0; i < a.n + 1; i++) {
@@ -51,15 +46,9 @@ int main(int argc, char **argv)
     }
     double tasks = 2.0 * (double)fa - 2.0;
     int64_t r = 0;
-    braid_rt_block_on(rt, fib_task, (void *)(intptr_t)a.n, &r); /* warm-up */
     double ms[64];
     int reps = a.reps > 64 ? 64 : a.reps;
-    for (int i = 0; i < reps; i++) {
-        double t0 = bench_now_ms();
-        if (braid_rt_block_on(rt, fib_task, (void *)(intptr_t)a.n, &r) != 0)
-            return 1;
-        ms[i] = bench_now_ms() - t0;
-    }
+    bench_time(rt, fib_task, (void *)(intptr_t)a.n, reps, ms, &r);
     braid_rt_free(rt);
     volatile long vn = a.n;
     if (r != fib_serial(vn)) {

@@ -49,24 +49,13 @@ int main(int argc, char **argv)
     long leaves = a.n, tasks = 0;
     for (long s = leaves; s >= 1; s /= 10)
         tasks += leaves / s;
-    braid_rt_opts o;
-    braid_rt_opts_init(&o);
-    o.workers = a.workers;
-    braid_rt *rt;
-    if (braid_rt_new(&rt, &o) != 0)
-        return 1;
+    braid_rt *rt = bench_rt(a.workers);
     unsigned nw = (unsigned)braid_rt_workers(rt);
     void *root = (void *)(uintptr_t)(uint64_t)leaves;
     int64_t r = 0;
-    braid_rt_block_on(rt, skynet, root, &r);
     double ms[64];
     int reps = a.reps > 64 ? 64 : a.reps;
-    for (int i = 0; i < reps; i++) {
-        double t0 = bench_now_ms();
-        if (braid_rt_block_on(rt, skynet, root, &r) != 0)
-            return 1;
-        ms[i] = bench_now_ms() - t0;
-    }
+    bench_time(rt, skynet, root, reps, ms, &r);
     braid_rt_free(rt);
     int64_t expect = (int64_t)leaves * (leaves - 1) / 2;
     if (r != expect) {

@@ -60,32 +60,17 @@ int main(int argc, char **argv)
     void *n = (void *)(intptr_t)a.n;
     int64_t r = 0;
 
-    braid_rt_opts o;
-    braid_rt_opts_init(&o);
-    o.workers = 1;
-    braid_rt *rt;
-    if (braid_rt_new(&rt, &o) != 0)
-        return 1;
-    braid_rt_block_on(rt, spawn_await, n, &r);
-    for (int i = 0; i < reps; i++) {
-        double t0 = bench_now_ms();
-        braid_rt_block_on(rt, spawn_await, n, &r);
-        ms[i] = bench_now_ms() - t0;
-    }
+    braid_rt *rt = bench_rt(1);
+    bench_time(rt, spawn_await, n, reps, ms, &r);
     braid_rt_free(rt);
     bench_report("spawn-await", "braid", 1, a.n, ms, reps, (double)a.n, (long long)r);
 
     all = malloc((size_t)a.n * sizeof *all);
-    o.workers = a.workers;
-    if (all == NULL || braid_rt_new(&rt, &o) != 0)
+    if (all == NULL)
         return 1;
+    rt = bench_rt(a.workers);
     unsigned nw = (unsigned)braid_rt_workers(rt);
-    braid_rt_block_on(rt, spawn_all, n, &r);
-    for (int i = 0; i < reps; i++) {
-        double t0 = bench_now_ms();
-        braid_rt_block_on(rt, spawn_all, n, &r);
-        ms[i] = bench_now_ms() - t0;
-    }
+    bench_time(rt, spawn_all, n, reps, ms, &r);
     braid_rt_free(rt);
     free(all);
     bench_report("spawn-all", "braid", nw, a.n, ms, reps, (double)a.n, (long long)r);

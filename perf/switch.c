@@ -45,20 +45,11 @@ int main(int argc, char **argv)
 {
     bench_args a;
     bench_parse(argc, argv, &a, 1000000);
-    braid_rt_opts o;
-    braid_rt_opts_init(&o);
-    o.workers = 1;
-    braid_rt *rt;
-    if (braid_rt_new(&rt, &o) != 0)
-        return 1;
+    braid_rt *rt = bench_rt(1);
     double ms[64];
     int reps = a.reps > 64 ? 64 : a.reps;
-    braid_rt_block_on(rt, pingpong, (void *)(intptr_t)1000, NULL);
-    for (int i = 0; i < reps; i++) {
-        double t0 = bench_now_ms();
-        braid_rt_block_on(rt, pingpong, (void *)(intptr_t)a.n, NULL);
-        ms[i] = bench_now_ms() - t0;
-    }
+    int64_t r = 0;
+    bench_time(rt, pingpong, (void *)(intptr_t)a.n, reps, ms, &r);
     braid_rt_free(rt);
     bench_report("switch", "braid-yield", 1, a.n, ms, reps, 2.0 * (double)a.n, 0);
 
