@@ -222,10 +222,13 @@ int braid_rt_spawn(braid_rt *rt, braid_task **out, braid_fn fn, void *arg)
     braid_task *t = task_new(rt, NULL, fn, arg, out != NULL);
     if (t == NULL)
         return -ENOMEM;
+    /* Acq_rel RMW (any thread may spawn from outside): counted before the
+     * task can run, so the live total never goes negative. */
     braid__fetch_add(&rt->foreign_spawned, 1);
     int err = braid__inject(rt, (uintptr_t)t);
     if (err != 0) {
         braid__fetch_add(&rt->foreign_spawned, (uintptr_t)-1);
+        /* Relaxed: the task was never published. */
         braid__store_relaxed(&t->state, ST_FREE);
         braid__task_free(rt, NULL, t);
         return err;
@@ -386,6 +389,7 @@ int braid_rt_block_on(braid_rt *rt, braid_fn fn, void *arg, int64_t *result)
         return -ENOMEM;
     braid__waiter n = {.task = NULL};
     braid__waiter_add(t, &n); /* before anyone can run it: cannot be DONE */
+    /* Acq_rel RMW: counted before it can run (see braid_rt_spawn). */
     braid__fetch_add(&rt->foreign_spawned, 1);
     int err = braid__inject(rt, (uintptr_t)t);
     if (err != 0) {

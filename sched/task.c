@@ -182,6 +182,7 @@ bool braid__task_claim(braid_task *t, bool drop_queue_ref)
  * seen with the lock taken (WLOCK set), or 0 if t was DONE and we stopped. */
 static uintptr_t wlock(braid_task *t, bool stop_if_done)
 {
+    /* Relaxed reads while spinning: the CAS below decides. */
     uintptr_t st = braid__load_relaxed(&t->state);
     for (;;) {
         if (stop_if_done && (st & ST_MASK) == ST_DONE)
@@ -202,6 +203,7 @@ static uintptr_t wlock(braid_task *t, bool stop_if_done)
  * Returns the state before the unlock. */
 static uintptr_t wunlock(braid_task *t, uintptr_t set, uintptr_t clear, uintptr_t drop)
 {
+    /* Relaxed: a first guess for the CAS loop. */
     uintptr_t st = braid__load_relaxed(&t->state);
     for (;;) {
         uintptr_t nw = ((st & ~(clear | F_WLOCK)) | set) - drop * REF_ONE;
@@ -243,6 +245,7 @@ void braid__waiter_remove(braid_task *t, braid__waiter *n)
 
 void braid__task_complete(braid__worker *w, braid_task *t)
 {
+    /* (Relaxed first read of the state below: the CAS loop re-validates.) */
     /* Relaxed load and store: only this worker writes its counter. */
     braid__store_relaxed(&w->n_completed, braid__load_relaxed(&w->n_completed) + 1);
     uintptr_t st = braid__load_relaxed(&t->state);
@@ -308,6 +311,7 @@ int braid_cancel(braid_task *t)
 {
     if (t == NULL)
         return -EINVAL;
+    /* Relaxed: a first guess for the CAS loop below. */
     uintptr_t st = braid__load_relaxed(&t->state), s;
     for (;;) {
         s = st & ST_MASK;

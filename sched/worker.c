@@ -129,6 +129,7 @@ static bool park(braid__worker *w)
     braid_rt *rt = w->rt;
     if (w->searching) {
         w->searching = false;
+        /* Seq_cst: ordered before our re-check of the queues (step 3). */
         braid__fetch_add_seqcst(&rt->nsearching, (uintptr_t)-1);
     }
     pthread_mutex_lock(&rt->idle_lock);
@@ -144,6 +145,7 @@ static bool park(braid__worker *w)
         for (unsigned i = 0; i < rt->nidle; i++) {
             if (rt->idle_ids[i] == w->id) {
                 rt->idle_ids[i] = rt->idle_ids[--rt->nidle];
+                /* Seq_cst: the count notify reads after its fence. */
                 braid__fetch_add_seqcst(&rt->nparked, (uintptr_t)-1);
                 break;
             }
@@ -197,6 +199,7 @@ void braid__wake_ready(braid__worker *w, braid_task *t)
 
 void braid__wake(braid__worker *w, braid_task *t)
 {
+    /* Relaxed: a first guess for the CAS loop below. */
     uintptr_t st = braid__load_relaxed(&t->state), s;
     for (;;) {
         uintptr_t nw;
@@ -292,6 +295,7 @@ static uintptr_t steal_work(braid__worker *w, bool force)
         if (!force && 2 * braid__load_relaxed(&rt->nsearching) >= n)
             return 0;
         w->searching = true;
+        /* Seq_cst: pushers read it after their fence (notify). */
         braid__fetch_add_seqcst(&rt->nsearching, 1);
     }
     unsigned start = (unsigned)(rng_next(w) % n);
@@ -421,7 +425,7 @@ static void after_switch(braid__worker *w)
         w->yq_tail = t;
         return;
     }
-    uintptr_t st = braid__load_relaxed(&t->state);
+    uintptr_t st = braid__load_relaxed(&t->state); /* relaxed: CAS loop below */
     /* ACT_WAIT. Release (acq_rel CAS): the saved context is published to
      * the waker that moves it SUSPENDED -> READY (pairs with its CAS). */
     for (;;) {
