@@ -24,116 +24,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "deque.h"
+#include "deque_harness.h"
 
-#define ITEM(i) ((uintptr_t)((i) + 1) * 4)
-#define INDEX(item) ((size_t)((item) / 4) - 1)
 #define MAX_THIEVES 3
 #define WATCHDOG_S 300
-
-typedef struct stress {
-    braid__deque d;
-    size_t n;
-    _Atomic unsigned char *count; /* per item: how many times it was obtained */
-    atomic_int ready;             /* thieves running */
-    atomic_int go;                /* start line, so all threads overlap */
-    atomic_int done;              /* owner finished and drained its deque */
-    atomic_size_t bad;            /* items that were 0, 1, or out of range */
-    atomic_size_t stolen;
-    atomic_size_t retries;
-    size_t taken;      /* owner thread only; read after join */
-    size_t wrong_take; /* take returned an item other than the newest */
-    size_t push_fail;
-} stress;
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
-static void record(stress *s, uintptr_t item)
-{
-    if (item == 0 || item == 1 || item % 4 != 0 || INDEX(item) >= s->n) {
-        atomic_fetch_add_explicit(&s->bad, 1, memory_order_relaxed);
-        return;
-    }
-    atomic_fetch_add_explicit(&s->count[INDEX(item)], 1, memory_order_relaxed);
-}
-
-static void *thief(void *arg)
-{
-    stress *s = arg;
-    size_t mine = 0, retries = 0;
-    atomic_fetch_add_explicit(&s->ready, 1, memory_order_relaxed);
-    while (!atomic_load_explicit(&s->go, memory_order_acquire))
-        braid__cpu_relax();
-    for (;;) {
-        /* Read done before stealing: if it was set, the deque was already
-         * empty for good, so an EMPTY answer after it ends the loop. */
-        int done = atomic_load_explicit(&s->done, memory_order_acquire);
-        uintptr_t x = braid__deque_steal(&s->d);
-        if (x == BRAID__STEAL_RETRY) {
-            retries++;
-            continue;
-        }
-        if (x == BRAID__STEAL_EMPTY) {
-            if (done)
-                break;
-            continue;
-        }
-        record(s, x);
-        mine++;
-    }
-    atomic_fetch_add_explicit(&s->stolen, mine, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->retries, retries, memory_order_relaxed);
-    return NULL;
-}
-
-static int stress_init(stress *s, size_t n, unsigned log2cap)
-{
-    memset(s, 0, sizeof(*s));
-    if (braid__deque_init(&s->d, log2cap) != 0)
-        return -1;
-    s->n = n;
-    s->count = calloc(n, sizeof(*s->count));
-    if (s->count == NULL) {
-        braid__deque_destroy(&s->d);
-        return -1;
-    }
-    atomic_init(&s->ready, 0);
-    atomic_init(&s->go, 0);
-    atomic_init(&s->done, 0);
-    atomic_init(&s->bad, 0);
-    atomic_init(&s->stolen, 0);
-    atomic_init(&s->retries, 0);
-    return 0;
-}
-
-static void start_thieves(stress *s, pthread_t *t, int n)
-{
-    for (int i = 0; i < n; i++) {
-        if (pthread_create(&t[i], NULL, thief, s) != 0) {
-            fprintf(stderr, "stress_deque: pthread_create failed\n");
-            exit(1);
-        }
-    }
-    /* Start only once every thief runs, so that they overlap the owner. */
-    while (atomic_load_explicit(&s->ready, memory_order_relaxed) < n)
-        sched_yield();
-    atomic_store_explicit(&s->go, 1, memory_order_release);
-}
-
-static void join_thieves(stress *s, pthread_t *t, int n)
-{
-    atomic_store_explicit(&s->done, 1, memory_order_release);
-    for (int i = 0; i < n; i++)
-        pthread_join(t[i], NULL);
-}
 
 /* Totals of the whole run. */
 static size_t total_items, total_stolen, total_errors;
@@ -141,14 +35,8 @@ static size_t total_items, total_stolen, total_errors;
 /* Checks the round, prints one line for it, frees it; returns its errors. */
 static size_t stress_finish(stress *s, const char *what)
 {
-    size_t zero = 0, many = 0, first_bad = SIZE_MAX;
-    for (size_t i = 0; i < s->n; i++) {
-        unsigned c = atomic_load_explicit(&s->count[i], memory_order_relaxed);
-        if (c != 1 && first_bad == SIZE_MAX)
-            first_bad = i;
-        zero += c == 0;
-        many += c > 1;
-    }
+    size_t zero, many, first_bad;
+    stress_count(s, &zero, &many, &first_bad);
     size_t stolen = atomic_load(&s->stolen);
     size_t bad = atomic_load(&s->bad);
     size_t errors = zero + many + bad + s->wrong_take + s->push_fail;
@@ -171,23 +59,26 @@ static size_t stress_finish(stress *s, const char *what)
     return errors;
 }
 
-static void owner_take(stress *s)
+
+/* Set up a round and start its thieves; 1 (an error) if memory ran out. */
+static int round_begin(stress *s, size_t n, unsigned log2cap, pthread_t *t, int nthieves)
 {
-    uintptr_t x = braid__deque_take(&s->d);
-    if (x != 0) {
-        record(s, x);
-        s->taken++;
+    if (stress_init(s, n, log2cap) != 0)
+        return 1;
+    if (start_thieves(s, t, nthieves) != 0) {
+        fprintf(stderr, "stress_deque: pthread_create failed\n");
+        exit(1);
     }
+    return 0;
 }
 
 /* Bursts of pushes (the ring grows while thieves read it) and of takes. */
 static size_t push_take_round(size_t n, unsigned log2cap, int nthieves, uint64_t seed)
 {
     stress s;
-    if (stress_init(&s, n, log2cap) != 0)
-        return 1;
     pthread_t t[MAX_THIEVES];
-    start_thieves(&s, t, nthieves);
+    if (round_begin(&s, n, log2cap, t, nthieves) != 0)
+        return 1;
     uint64_t r = seed;
     size_t i = 0;
     while (i < n) {
@@ -203,7 +94,10 @@ static size_t push_take_round(size_t n, unsigned log2cap, int nthieves, uint64_t
      * may stop at their next EMPTY. */
     while (braid__deque_size(&s.d) > 0)
         owner_take(&s);
-    join_thieves(&s, t, nthieves);
+    if (join_thieves(&s, t, nthieves) != 0) {
+        fprintf(stderr, "stress_deque: pthread_join failed\n");
+        exit(1);
+    }
     char what[64];
     snprintf(what, sizeof(what), "push/take, cap %zu, %d thieves:", (size_t)1 << log2cap, nthieves);
     return stress_finish(&s, what);
@@ -214,10 +108,9 @@ static size_t push_take_round(size_t n, unsigned log2cap, int nthieves, uint64_t
 static size_t last_items_round(size_t n, unsigned log2cap, int per_round, int nthieves, uint64_t seed)
 {
     stress s;
-    if (stress_init(&s, n, log2cap) != 0)
-        return 1;
     pthread_t t[MAX_THIEVES];
-    start_thieves(&s, t, nthieves);
+    if (round_begin(&s, n, log2cap, t, nthieves) != 0)
+        return 1;
     uint64_t r = seed;
     for (size_t i = 0; i < n; i += (size_t)per_round) {
         int k = 0;
@@ -238,7 +131,10 @@ static size_t last_items_round(size_t n, unsigned log2cap, int per_round, int nt
             s.taken++;
         }
     }
-    join_thieves(&s, t, nthieves);
+    if (join_thieves(&s, t, nthieves) != 0) {
+        fprintf(stderr, "stress_deque: pthread_join failed\n");
+        exit(1);
+    }
     char what[64];
     snprintf(what, sizeof(what), "last %d item(s), cap %zu, %d thieves:", per_round,
              (size_t)1 << log2cap, nthieves);

@@ -17,10 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "deque.h"
-
-#define ITEM(i) ((uintptr_t)((i) + 1) * 4)
-#define INDEX(item) ((size_t)((item) / 4) - 1)
+#include "deque_harness.h"
 
 static uintptr_t ring_of(braid__deque *d)
 {
@@ -209,17 +206,6 @@ Test(deque, warm_deque_does_not_grow)
     braid__deque_destroy(&d);
 }
 
-/* xorshift64*: deterministic, so a failure reproduces. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
 static void against_model(unsigned log2cap, uint64_t seed)
 {
     /* Reference model: a plain array window [head, tail). */
@@ -274,84 +260,15 @@ Test(deque, interleaved_matches_model_log2cap_4)
 
 #define NTHIEVES 3
 
-typedef struct stress {
-    braid__deque d;
-    size_t n;
-    _Atomic unsigned char *count; /* per item: how many times it was obtained */
-    atomic_int done;              /* owner finished and drained its deque */
-    atomic_int ready;             /* thieves running */
-    atomic_int go;                /* start line, so all threads overlap */
-    atomic_size_t bad;            /* items that were 0, 1, or out of range */
-    atomic_size_t stolen;
-    atomic_size_t retries;
-    size_t taken;                 /* owner only; read after join */
-    size_t wrong_take;            /* last-item test: take gave another item */
-} stress;
-
-static void record(stress *s, uintptr_t item)
+static void stress_setup(stress *s, size_t n, unsigned log2cap)
 {
-    if (item == 0 || item == 1 || item % 4 != 0 || INDEX(item) >= s->n) {
-        atomic_fetch_add_explicit(&s->bad, 1, memory_order_relaxed);
-        return;
-    }
-    atomic_fetch_add_explicit(&s->count[INDEX(item)], 1, memory_order_relaxed);
-}
-
-static void *thief(void *arg)
-{
-    stress *s = arg;
-    size_t mine = 0, retries = 0;
-    atomic_fetch_add_explicit(&s->ready, 1, memory_order_relaxed);
-    while (!atomic_load_explicit(&s->go, memory_order_acquire))
-        braid__cpu_relax();
-    for (;;) {
-        /* Read done before stealing: if it was set, the deque was already
-         * empty for good, so an EMPTY answer after it ends the loop. */
-        int done = atomic_load_explicit(&s->done, memory_order_acquire);
-        uintptr_t x = braid__deque_steal(&s->d);
-        if (x == BRAID__STEAL_RETRY) {
-            retries++;
-            continue;
-        }
-        if (x == BRAID__STEAL_EMPTY) {
-            if (done)
-                break;
-            continue;
-        }
-        record(s, x);
-        mine++;
-    }
-    atomic_fetch_add_explicit(&s->stolen, mine, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->retries, retries, memory_order_relaxed);
-    return NULL;
-}
-
-static void stress_init(stress *s, size_t n, unsigned log2cap)
-{
-    cr_assert_eq(braid__deque_init(&s->d, log2cap), 0);
-    s->n = n;
-    s->count = calloc(n, sizeof(*s->count));
-    cr_assert_not_null(s->count);
-    atomic_init(&s->done, 0);
-    atomic_init(&s->ready, 0);
-    atomic_init(&s->go, 0);
-    atomic_init(&s->bad, 0);
-    atomic_init(&s->stolen, 0);
-    atomic_init(&s->retries, 0);
-    s->taken = 0;
-    s->wrong_take = 0;
+    cr_assert_eq(stress_init(s, n, log2cap), 0);
 }
 
 static void stress_check(stress *s, const char *what)
 {
-    size_t zero = 0, many = 0, first_bad = SIZE_MAX;
-    for (size_t i = 0; i < s->n; i++) {
-        unsigned c = atomic_load_explicit(&s->count[i], memory_order_relaxed);
-        if (c != 1 && first_bad == SIZE_MAX)
-            first_bad = i;
-        zero += c == 0;
-        many += c > 1;
-    }
+    size_t zero, many, first_bad;
+    stress_count(s, &zero, &many, &first_bad);
     size_t stolen = atomic_load(&s->stolen);
     cr_log_info("%s: %zu items, %zu taken, %zu stolen, %zu retries", what, s->n, s->taken, stolen,
                 atomic_load(&s->retries));
@@ -369,28 +286,12 @@ static void stress_check(stress *s, const char *what)
 
 static void run_thieves(stress *s, pthread_t *t, int n)
 {
-    for (int i = 0; i < n; i++)
-        cr_assert_eq(pthread_create(&t[i], NULL, thief, s), 0);
-    /* Start only once every thief runs, so that they overlap the owner. */
-    while (atomic_load_explicit(&s->ready, memory_order_relaxed) < n)
-        sched_yield();
-    atomic_store_explicit(&s->go, 1, memory_order_release);
+    cr_assert_eq(start_thieves(s, t, n), 0);
 }
 
-static void join_thieves(stress *s, pthread_t *t, int n)
+static void stop_thieves(stress *s, pthread_t *t, int n)
 {
-    atomic_store_explicit(&s->done, 1, memory_order_release);
-    for (int i = 0; i < n; i++)
-        cr_assert_eq(pthread_join(t[i], NULL), 0);
-}
-
-static void owner_take(stress *s)
-{
-    uintptr_t x = braid__deque_take(&s->d);
-    if (x != 0) {
-        record(s, x);
-        s->taken++;
-    }
+    cr_assert_eq(join_thieves(s, t, n), 0);
 }
 
 /* Owner: bursts of pushes (so the ring grows while thieves read it) mixed
@@ -399,7 +300,7 @@ static void push_take_stress(size_t n, unsigned log2cap, int nthieves, uint64_t 
 {
     stress *s = malloc(sizeof(*s));
     cr_assert_not_null(s);
-    stress_init(s, n, log2cap);
+    stress_setup(s, n, log2cap);
     pthread_t t[NTHIEVES];
     run_thieves(s, t, nthieves);
     uint64_t r = seed;
@@ -417,7 +318,7 @@ static void push_take_stress(size_t n, unsigned log2cap, int nthieves, uint64_t 
     while (braid__deque_size(&s->d) > 0)
         owner_take(s);
     cr_assert_eq(braid__deque_take(&s->d), 0);
-    join_thieves(s, t, nthieves);
+    stop_thieves(s, t, nthieves);
     char what[64];
     snprintf(what, sizeof(what), "push/take/steal log2cap %u, %d thieves", log2cap, nthieves);
     stress_check(s, what);
@@ -448,7 +349,7 @@ static void last_item_race(size_t n, int per_round, int nthieves)
 {
     stress *s = malloc(sizeof(*s));
     cr_assert_not_null(s);
-    stress_init(s, n, 1);
+    stress_setup(s, n, 1);
     pthread_t t[NTHIEVES];
     run_thieves(s, t, nthieves);
     uint64_t r = 0x5DEECE66DULL + (uint64_t)per_round;
@@ -473,7 +374,7 @@ static void last_item_race(size_t n, int per_round, int nthieves)
         /* The deque is empty here whatever the outcome of the races. */
     }
     cr_assert_eq(braid__deque_take(&s->d), 0);
-    join_thieves(s, t, nthieves);
+    stop_thieves(s, t, nthieves);
     char what[64];
     snprintf(what, sizeof(what), "last item, %d per round, %d thieves", per_round, nthieves);
     stress_check(s, what);
