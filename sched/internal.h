@@ -61,6 +61,11 @@
 #define REF_ONE ((uintptr_t)1 << REF_SHIFT)
 #define REFS(st) ((st) >> REF_SHIFT)
 
+/* Fairness of the worker loop (worker.c): every INJECT_EVERY-th pick looks
+ * at the injection queue first, every YIELD_EVERY-th at the yield queue. */
+#define INJECT_EVERY 61
+#define YIELD_EVERY 31
+
 #define ENTRY_RESUME ((uintptr_t)1)
 #define ENTRY_YIELDED ((uintptr_t)2) /* from the yield queue: still RUNNING */
 #define ENTRY_TASK(e) ((braid_task *)((e) & ~(ENTRY_RESUME | ENTRY_YIELDED)))
@@ -108,7 +113,6 @@ struct braid__worker {
     uintptr_t lifo;       /* resume entry of the most recently woken task */
     braid_task *yq_head;  /* yielded tasks, FIFO */
     braid_task *yq_tail;
-    uint64_t tick;
     unsigned inject_countdown; /* ticks until the injection queue goes first */
     unsigned yield_countdown;  /* ticks until the yield queue goes first */
     uint64_t rng;
@@ -143,6 +147,7 @@ _Static_assert(offsetof(braid__worker, rt) % BRAID__CACHELINE == 0, "private lin
 _Static_assert(offsetof(braid__worker, park_word) % BRAID__CACHELINE == 0, "shared line");
 
 struct braid_rt {
+    /* Set by braid_rt_new before the workers start; read-only after. */
     unsigned nworkers;
     size_t stack_size;
     int pin;

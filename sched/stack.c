@@ -70,7 +70,6 @@ void braid__stack_pool_init(braid__stack_pool *p, size_t size, unsigned cap)
     p->count = 0;
     p->cap = cap;
     p->size = size;
-    p->live = 0;
 }
 
 void braid__stack_pool_destroy(braid__stack_pool *p)
@@ -94,13 +93,11 @@ braid__stack *braid__stack_get(braid__stack_pool *p)
         if (s == NULL)
             return NULL;
     }
-    p->live++;
     return s;
 }
 
 void braid__stack_put(braid__stack_pool *p, braid__stack *s)
 {
-    p->live--;
 #if defined(BRAID_ASAN)
     /* The finished coroutine's frames may have left poisoned redzones. */
     __asan_unpoison_memory_region(s->fiber.lo, s->fiber.size);

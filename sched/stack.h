@@ -32,7 +32,6 @@ typedef struct braid__stack_pool {
     unsigned count; /* stacks on the list */
     unsigned cap;   /* beyond this, freed stacks are unmapped */
     size_t size;    /* usable size of every stack in this pool */
-    long live;      /* taken here minus returned here; summed over pools it counts stacks in use */
 } braid__stack_pool;
 
 /* Round a requested usable size to whole pages; 0 on overflow. */

@@ -46,8 +46,6 @@
 #include "internal.h"
 
 #define LIFO_MAX 3
-#define INJECT_EVERY 61
-#define YIELD_EVERY 31
 #define STEAL_MAX 32
 #define INJECT_BATCH 16
 
@@ -342,7 +340,6 @@ static uintptr_t steal_work(braid__worker *w, bool force)
 static uintptr_t next_entry(braid__worker *w)
 {
     uintptr_t e;
-    w->tick++;
     if (__builtin_expect(--w->inject_countdown == 0, 0)) {
         w->inject_countdown = INJECT_EVERY;
         if ((e = inject_pop(w)) != 0)
