@@ -201,6 +201,9 @@ void braid__wake_ready(braid__worker *w, braid_task *t);
 void braid__push_start(braid__worker *w, braid_task *t);
 int braid__inject(braid_rt *rt, uintptr_t entry);
 void braid__suspend(braid__worker *w, braid_task *self, int action);
+/* braid_yield's shortcut: switch straight to the next yielded task when the
+ * loop's choice is known. false: go through the loop (braid__suspend). */
+bool braid__yield_fast(braid__worker *w, braid_task *self);
 
 /* task.c */
 braid_task *braid__task_alloc(braid_rt *rt, braid__worker *w);

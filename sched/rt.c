@@ -370,7 +370,8 @@ int braid_yield(void)
     braid_task *self = w->cur;
     if (braid__take_cancel(self))
         return -ECANCELED;
-    braid__suspend(w, self, ACT_YIELD);
+    if (!braid__yield_fast(w, self))
+        braid__suspend(w, self, ACT_YIELD);
     if (braid__take_cancel(self))
         return -ECANCELED;
     return 0;

@@ -397,6 +397,38 @@ void braid__suspend(braid__worker *w, braid_task *self, int action)
     braid__switch(&self->ctx, &w->sched_ctx, &w->sched_fiber, false);
 }
 
+bool braid__yield_fast(braid__worker *w, braid_task *self)
+{
+    /* The loop would pick, in order: the LIFO slot, the deque, the yield
+     * queue, the injection queue. When the first two are empty, nothing is
+     * injected and no periodic check is due, its pick is known: the head of
+     * the yield queue (or self again). Switch there directly, one switch
+     * instead of two. Relaxed reads of our own deque: a stale top is
+     * smaller than the real one, so "empty" is never a false answer. */
+    if (w->lifo != 0 || w->inject_countdown <= 1 || w->yield_countdown <= 1)
+        return false;
+    if ((intptr_t)braid__load_relaxed(&w->dq.bottom) > (intptr_t)braid__load_relaxed(&w->dq.top))
+        return false;
+    /* Relaxed: a hint; a miss is caught at the next periodic check. */
+    if (braid__load_relaxed(&w->rt->inj_len) != 0)
+        return false;
+    w->inject_countdown--;
+    w->yield_countdown--;
+    braid_task *next = w->yq_head;
+    if (next == NULL)
+        return true; /* nothing else can run here: carry on at once */
+    w->yq_head = next->qnext;
+    self->qnext = NULL;
+    if (w->yq_head == NULL)
+        w->yq_head = self;
+    else
+        w->yq_tail->qnext = self;
+    w->yq_tail = self;
+    w->cur = next;
+    braid__switch(&self->ctx, &next->ctx, next->fiber, false);
+    return true;
+}
+
 static void after_switch(braid__worker *w)
 {
     braid_task *t = w->action_task;
