@@ -68,24 +68,22 @@ static braid__ring *grow(braid__deque *d, braid__ring *old, intptr_t t, intptr_t
     return r;
 }
 
-int braid__deque_push(braid__deque *d, uintptr_t item)
+int braid__deque_push_slow(braid__deque *d, uintptr_t item)
 {
-    /* Relaxed: only the owner writes bottom. */
+    /* Relaxed: only the owner writes bottom and the ring pointer. */
     intptr_t b = (intptr_t)braid__load_relaxed(&d->bottom);
-    /* Acquire: pairs with the thieves' CAS of top, so the slots they took
-     * are free for reuse before we overwrite them. */
+    /* Acquire: pairs with the thieves' CAS of top (see push). */
     intptr_t t = (intptr_t)braid__load_acquire(&d->top);
-    /* Relaxed: only the owner writes the ring pointer. */
     braid__ring *r = (braid__ring *)braid__load_relaxed(&d->ring);
     if (b - t > (intptr_t)r->mask) {
         r = grow(d, r, t, b);
         if (r == NULL)
             return -ENOMEM;
     }
-    ring_put(r, b, item);
+    braid__store_relaxed(&r->slot[(size_t)b & r->mask], item);
     /* Release: publishes the slot to thieves that read bottom (steal). */
     braid__store_release(&d->bottom, (uintptr_t)(b + 1));
-    return 0;
+    return b <= t;
 }
 
 uintptr_t braid__deque_take(braid__deque *d)
@@ -118,6 +116,7 @@ uintptr_t braid__deque_take(braid__deque *d)
     }
     return item;
 }
+
 
 uintptr_t braid__deque_steal(braid__deque *d)
 {

@@ -58,9 +58,57 @@ int braid__deque_init(braid__deque *d, unsigned log2cap);
 /* Free all rings; no thread may touch the deque any more. */
 void braid__deque_destroy(braid__deque *d);
 
-/* Owner only. item != 0. Returns 0, or -ENOMEM if growing failed (the item is
- * then not pushed). */
-int braid__deque_push(braid__deque *d, uintptr_t item);
+/* The push when the ring is full (grows it). */
+int braid__deque_push_slow(braid__deque *d, uintptr_t item);
+
+/* Owner only. item != 0. Returns 1 if the deque looked empty before the
+ * push (the owner's view: thieves may have emptied it further), 0 if not,
+ * or -ENOMEM if growing failed (the item is then not pushed). Inline: it is
+ * the spawn path. */
+static inline int braid__deque_push(braid__deque *d, uintptr_t item)
+{
+    /* Relaxed: only the owner writes bottom and the ring pointer. */
+    intptr_t b = (intptr_t)braid__load_relaxed(&d->bottom);
+    /* Acquire: pairs with the thieves' CAS of top, so the slots they took
+     * are free for reuse before we overwrite them. */
+    intptr_t t = (intptr_t)braid__load_acquire(&d->top);
+    braid__ring *r = (braid__ring *)braid__load_relaxed(&d->ring);
+    if (__builtin_expect(b - t > (intptr_t)r->mask, 0))
+        return braid__deque_push_slow(d, item);
+    /* Relaxed slot store: published by the release store of bottom. */
+    braid__store_relaxed(&r->slot[(size_t)b & r->mask], item);
+    /* Release: publishes the slot to thieves that read bottom (steal). */
+    braid__store_release(&d->bottom, (uintptr_t)(b + 1));
+    return b <= t;
+}
+
+/* Owner only: take the bottom item if it is `item`. Returns item, or 0 if
+ * the bottom is something else, or the deque is empty, or a thief won the
+ * last item. Inline: it is the await path. */
+static inline uintptr_t braid__deque_take_if(braid__deque *d, uintptr_t item)
+{
+    /* Relaxed: only the owner writes bottom, the ring pointer and slots;
+     * a stale top is smaller than the real one (the take below re-reads). */
+    intptr_t b = (intptr_t)braid__load_relaxed(&d->bottom) - 1;
+    braid__ring *r = (braid__ring *)braid__load_relaxed(&d->ring);
+    if (b < (intptr_t)braid__load_relaxed(&d->top) || braid__load_relaxed(&r->slot[(size_t)b & r->mask]) != item)
+        return 0;
+    /* The same steps as braid__deque_take, with the slot already known. */
+    braid__store_seqcst(&d->bottom, (uintptr_t)b);
+    intptr_t t = (intptr_t)braid__load_seqcst(&d->top);
+    if (t > b) {
+        braid__store_relaxed(&d->bottom, (uintptr_t)(b + 1));
+        return 0;
+    }
+    if (t == b) {
+        uintptr_t expect = (uintptr_t)t;
+        if (!braid__cas_seqcst(&d->top, &expect, (uintptr_t)(t + 1)))
+            item = 0;
+        braid__store_relaxed(&d->bottom, (uintptr_t)(b + 1));
+    }
+    return item;
+}
+
 /* Owner only. Returns the bottom item, or 0 if empty. */
 uintptr_t braid__deque_take(braid__deque *d);
 

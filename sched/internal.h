@@ -198,16 +198,52 @@ int braid__worker_start_all(braid_rt *rt);
 void braid__worker_stop_all(braid_rt *rt);
 void braid__wake(braid__worker *w, braid_task *t);
 void braid__wake_ready(braid__worker *w, braid_task *t);
-void braid__push_start(braid__worker *w, braid_task *t);
 int braid__inject(braid_rt *rt, uintptr_t entry);
+/* After making work visible: wake a parked worker if nobody searches. */
+void braid__notify(braid_rt *rt);
+/* Push a new task's start entry on w's deque (the spawn path, inlined). */
+static inline void braid__push_start(braid__worker *w, braid_task *t)
+{
+    int was_empty = braid__deque_push(&w->dq, (uintptr_t)t);
+    if (__builtin_expect(was_empty < 0, 0)) /* out of memory growing */
+        braid__inject(w->rt, (uintptr_t)t);
+    else if (was_empty)
+        braid__notify(w->rt);
+}
 void braid__suspend(braid__worker *w, braid_task *self, int action);
 /* braid_yield's shortcut: switch straight to the next yielded task when the
  * loop's choice is known. false: go through the loop (braid__suspend). */
 bool braid__yield_fast(braid__worker *w, braid_task *self);
 
 /* task.c */
+#define LOCAL_FREE_MAX 2048 /* a worker's free list beyond this spills half */
 braid_task *braid__task_alloc(braid_rt *rt, braid__worker *w);
 void braid__task_free(braid_rt *rt, braid__worker *w, braid_task *t);
+
+/* The spawn and release paths' common cases, inlined: a worker of rt takes
+ * from, and gives back to, its own free list. */
+static inline braid_task *braid__task_alloc_fast(braid_rt *rt, braid__worker *w)
+{
+    braid_task *t = w->free;
+    if (__builtin_expect(w->rt != rt || t == NULL, 0))
+        return braid__task_alloc(rt, w);
+    w->free = t->qnext;
+    w->nfree--;
+    return t;
+}
+
+static inline void braid__task_free_fast(braid_rt *rt, braid__worker *w, braid_task *t)
+{
+    if (__builtin_expect(w == NULL || w->rt != rt || w->nfree >= LOCAL_FREE_MAX, 0)) {
+        braid__task_free(rt, w, t);
+        return;
+    }
+    /* Relaxed: see braid__task_free. */
+    braid__store_relaxed(&t->state, ST_FREE);
+    t->qnext = w->free;
+    w->free = t;
+    w->nfree++;
+}
 void braid__task_drop(braid__worker *w, braid_task *t, uintptr_t refs);
 void braid__task_complete(braid__worker *w, braid_task *t);
 bool braid__task_claim(braid_task *t, bool drop_queue_ref);

@@ -167,7 +167,7 @@ int braid_rt_free(braid_rt *rt)
 
 static braid_task *task_new(braid_rt *rt, braid__worker *w, braid_fn fn, void *arg, bool handle)
 {
-    braid_task *t = braid__task_alloc(rt, w);
+    braid_task *t = w != NULL ? braid__task_alloc_fast(rt, w) : braid__task_alloc(rt, NULL);
     if (t == NULL)
         return NULL;
     /* Everything else is set when the task starts (parent, fiber, escaped,
@@ -186,20 +186,25 @@ static bool closing(braid_rt *rt)
     return braid__load_relaxed(&rt->closing) != 0;
 }
 
-int braid_spawn(braid_task **out, braid_fn fn, void *arg)
+static int spawn_fail(braid_task **out, int err)
 {
     if (out != NULL)
         *out = NULL;
-    if (fn == NULL)
-        return -EINVAL;
+    return err;
+}
+
+int braid_spawn(braid_task **out, braid_fn fn, void *arg)
+{
     braid__worker *w = braid__worker_here();
-    if (w == NULL)
-        return -EPERM;
-    if (closing(w->rt))
-        return -ESHUTDOWN;
+    if (__builtin_expect(fn == NULL, 0))
+        return spawn_fail(out, -EINVAL);
+    if (__builtin_expect(w == NULL, 0))
+        return spawn_fail(out, -EPERM);
+    if (__builtin_expect(closing(w->rt), 0))
+        return spawn_fail(out, -ESHUTDOWN);
     braid_task *t = task_new(w->rt, w, fn, arg, out != NULL);
-    if (t == NULL)
-        return -ENOMEM;
+    if (__builtin_expect(t == NULL, 0))
+        return spawn_fail(out, -ENOMEM);
     /* Relaxed: the owner is the only writer of its counters. */
     braid__store_relaxed(&w->n_spawned, braid__load_relaxed(&w->n_spawned) + 1);
     braid__push_start(w, t);
@@ -258,7 +263,6 @@ static void run_inline(braid__worker *w, braid_task *self, braid_task *t, bool e
     t->fiber = self->fiber;
     t->escaped = false;
     w->cur = t;
-    braid__store_relaxed(&w->n_started, braid__load_relaxed(&w->n_started) + 1);
     braid__store_relaxed(&w->n_inlined, braid__load_relaxed(&w->n_inlined) + 1);
     int64_t r;
     /* Relaxed: a cancel that lands after this read is delivered at the
@@ -313,11 +317,11 @@ static int wait_done(braid__worker *w, braid_task *self, braid_task *t)
     }
 }
 
-int braid_await(braid_task *t, int64_t *result)
+/* Every case of braid_await but the exclusive inline one. */
+static __attribute__((noinline)) int await_slow(braid__worker *w, braid_task *t, int64_t *result)
 {
     if (t == NULL)
         return -EINVAL;
-    braid__worker *w = braid__worker_here();
     if (w == NULL || w->cur == NULL)
         return -EPERM;
     braid_task *self = w->cur;
@@ -326,27 +330,20 @@ int braid_await(braid_task *t, int64_t *result)
     /* Acquire: pairs with the spawner's release store of IDLE. */
     uintptr_t st = braid__load_acquire(&t->state);
     if ((st & ST_MASK) == ST_IDLE && t->rt == w->rt && stack_room(self)) {
-        braid__deque *dq = &w->dq;
-        /* Relaxed: our own deque's bottom slot, written only by us. */
-        intptr_t b = (intptr_t)braid__load_relaxed(&dq->bottom);
-        braid__ring *ring = (braid__ring *)braid__load_relaxed(&dq->ring);
-        if (b > (intptr_t)braid__load_relaxed(&dq->top) &&
-            braid__load_relaxed(&ring->slot[(size_t)(b - 1) & ring->mask]) == (uintptr_t)t) {
-            if (braid__deque_take(dq) == (uintptr_t)t) {
-                st = braid__load_acquire(&t->state);
-                if (st == (ST_IDLE | 3 * REF_ONE)) {
-                    /* Exclusive: the entry is ours and so is the only
-                     * handle; nobody else can touch the word. */
-                    braid__store_relaxed(&t->state, ST_RUNNING | 2 * REF_ONE);
-                    run_inline(w, self, t, true);
-                    return status_of(t, result);
-                }
-                if (braid__task_claim(t, true)) {
-                    run_inline(w, self, t, false);
-                    return status_of(t, result);
-                }
-                braid__task_drop(w, t, 1); /* claimed elsewhere: drop the entry */
+        if (braid__deque_take_if(&w->dq, (uintptr_t)t) != 0) {
+            st = braid__load_acquire(&t->state);
+            if (st == (ST_IDLE | 3 * REF_ONE)) {
+                /* Exclusive: the entry is ours and so is the only
+                 * handle; nobody else can touch the word. */
+                braid__store_relaxed(&t->state, ST_RUNNING | 2 * REF_ONE);
+                run_inline(w, self, t, true);
+                return status_of(t, result);
             }
+            if (braid__task_claim(t, true)) {
+                run_inline(w, self, t, false);
+                return status_of(t, result);
+            }
+            braid__task_drop(w, t, 1); /* claimed elsewhere: drop the entry */
         } else if (braid__task_claim(t, false)) {
             run_inline(w, self, t, false);
             return status_of(t, result);
@@ -360,6 +357,25 @@ int braid_await(braid_task *t, int64_t *result)
             return err;
     }
     return status_of(t, result);
+}
+
+int braid_await(braid_task *t, int64_t *result)
+{
+    braid__worker *w = braid__worker_here();
+    /* The fork-join case first: t is unstarted, sits at the bottom of our
+     * deque and ours is its only handle (refs: handle, lifecycle, queue).
+     * Taking the entry back makes it ours alone (internal.h), so the claim
+     * is a plain store. Acquire load: pairs with the spawner's release
+     * store of IDLE. The state cannot change between the load and the take:
+     * only the entry's holder or a handle holder could claim it. */
+    if (__builtin_expect(t != NULL && w != NULL && w->cur != NULL, 1) &&
+        braid__load_acquire(&t->state) == (ST_IDLE | 3 * REF_ONE) && stack_room(w->cur) &&
+        braid__deque_take_if(&w->dq, (uintptr_t)t) != 0) {
+        braid__store_relaxed(&t->state, ST_RUNNING | 2 * REF_ONE);
+        run_inline(w, w->cur, t, true);
+        return status_of(t, result);
+    }
+    return await_slow(w, t, result);
 }
 
 int braid_yield(void)
@@ -435,7 +451,7 @@ void braid_task_release(braid_task *t)
      * before we recycle it. */
     uintptr_t st = braid__load_acquire(&t->state);
     if (st == (ST_DONE | REF_ONE)) {
-        braid__task_free(t->rt, braid__worker_here(), t);
+        braid__task_free_fast(t->rt, braid__worker_here(), t);
         return;
     }
     braid__task_drop(braid__worker_here(), t, 1);
@@ -486,13 +502,14 @@ int braid_rt_stats(braid_rt *rt, braid_stats *out)
         braid__worker *w = rt->workers[i];
         out->spawned += braid__load_relaxed(&w->n_spawned);
         out->completed += braid__load_relaxed(&w->n_completed);
-        out->started += braid__load_relaxed(&w->n_started);
+        out->started += braid__load_relaxed(&w->n_started); /* by the loop */
         out->inlined += braid__load_relaxed(&w->n_inlined);
         out->stolen += braid__load_relaxed(&w->n_stolen);
         out->steal_tries += braid__load_relaxed(&w->n_steal_tries);
         out->parks += braid__load_relaxed(&w->n_parks);
         out->stacks_in_use += (uint64_t)braid__load_relaxed(&w->n_stacks_live);
     }
+    out->started += out->inlined;
     out->live = out->spawned - out->completed;
     return 0;
 }

@@ -19,7 +19,6 @@
 #include "internal.h"
 
 #define CHUNK_TASKS 256
-#define LOCAL_FREE_MAX 2048
 #define REFILL_BATCH 128
 
 typedef struct chunk {

@@ -87,7 +87,7 @@ static void unpark_one(braid_rt *rt)
     braid__futex_wake(&v->park_word, 1);
 }
 
-static void notify(braid_rt *rt)
+void braid__notify(braid_rt *rt)
 {
     /* Seq_cst fence: orders the store that made work visible before the
      * loads of the counters (pairs with the fence in park, step 3). */
@@ -118,7 +118,7 @@ static void stop_searching(braid__worker *w)
     w->searching = false;
     /* Seq_cst: the searching count is read by notify after its fence. */
     if (braid__fetch_add_seqcst(&w->rt->nsearching, (uintptr_t)-1) == 1)
-        notify(w->rt); /* we were the last searcher: hand the search on */
+        braid__notify(w->rt); /* we were the last searcher: hand the search on */
 }
 
 /* Returns true if the re-check found work (the worker did not sleep). */
@@ -165,23 +165,16 @@ static bool park(braid__worker *w)
 
 static void push_entry(braid__worker *w, uintptr_t e)
 {
-    /* Relaxed reads of our own deque's ends: was it empty before? Only an
-     * empty -> non-empty change needs a wake-up (a non-empty deque is
-     * either being searched or was announced when it became non-empty). */
-    intptr_t b = (intptr_t)braid__load_relaxed(&w->dq.bottom);
-    intptr_t t = (intptr_t)braid__load_relaxed(&w->dq.top);
-    if (braid__deque_push(&w->dq, e) != 0) {
+    /* Only an empty -> non-empty change needs a wake-up: a non-empty deque
+     * is either being searched or was announced when it became non-empty. */
+    int was_empty = braid__deque_push(&w->dq, e);
+    if (__builtin_expect(was_empty < 0, 0)) {
         /* Out of memory growing the deque: the injection queue takes it. */
         braid__inject(w->rt, e);
         return;
     }
-    if (b <= t)
-        notify(w->rt);
-}
-
-void braid__push_start(braid__worker *w, braid_task *t)
-{
-    push_entry(w, (uintptr_t)t);
+    if (was_empty)
+        braid__notify(w->rt);
 }
 
 void braid__wake_ready(braid__worker *w, braid_task *t)
@@ -240,7 +233,7 @@ int braid__inject(braid_rt *rt, uintptr_t e)
     /* Relaxed: a hint for lock-free peeks; notify's fence orders it. */
     braid__store_relaxed(&rt->inj_len, rt->inj_count);
     pthread_mutex_unlock(&rt->inj_lock);
-    notify(rt);
+    braid__notify(rt);
     return 0;
 }
 

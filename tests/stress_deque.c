@@ -84,7 +84,7 @@ static size_t push_take_round(size_t n, unsigned log2cap, int nthieves, uint64_t
     while (i < n) {
         size_t burst = 1 + (size_t)(rng_next(&r) % 64);
         for (size_t k = 0; k < burst && i < n; k++, i++)
-            if (braid__deque_push(&s.d, ITEM(i)) != 0)
+            if (braid__deque_push(&s.d, ITEM(i)) < 0)
                 s.push_fail++;
         size_t takes = (size_t)(rng_next(&r) % 48);
         for (size_t k = 0; k < takes; k++)
@@ -115,7 +115,7 @@ static size_t last_items_round(size_t n, unsigned log2cap, int per_round, int nt
     for (size_t i = 0; i < n; i += (size_t)per_round) {
         int k = 0;
         for (; k < per_round && i + (size_t)k < n; k++)
-            if (braid__deque_push(&s.d, ITEM(i + (size_t)k)) != 0)
+            if (braid__deque_push(&s.d, ITEM(i + (size_t)k)) < 0)
                 s.push_fail++;
         /* Now and then widen the window so that thieves win some races. */
         for (unsigned spin = (unsigned)(rng_next(&r) % 16); spin > 8; spin--)

@@ -52,16 +52,38 @@ Test(deque, empty_answers)
     cr_assert_eq(braid__deque_size(&d), 0);
     cr_assert_eq(braid__deque_take(&d), 0);
     cr_assert_eq(braid__deque_take(&d), 0);
-    cr_assert_eq(braid__deque_push(&d, ITEM(7)), 0);
+    cr_assert_eq(braid__deque_push(&d, ITEM(7)), 1, "push onto an empty deque says so");
     cr_assert_eq(braid__deque_size(&d), 1);
     cr_assert_eq(braid__deque_steal(&d), ITEM(7));
     cr_assert_eq(braid__deque_take(&d), 0);
     cr_assert_eq(braid__deque_steal(&d), BRAID__STEAL_EMPTY);
-    cr_assert_eq(braid__deque_push(&d, ITEM(8)), 0);
+    cr_assert_eq(braid__deque_push(&d, ITEM(8)), 1);
+    cr_assert_eq(braid__deque_push(&d, ITEM(9)), 0, "push onto a non-empty deque");
+    cr_assert_eq(braid__deque_take(&d), ITEM(9));
     cr_assert_eq(braid__deque_take(&d), ITEM(8));
     cr_assert_eq(braid__deque_take(&d), 0);
     cr_assert_eq(braid__deque_steal(&d), BRAID__STEAL_EMPTY);
     cr_assert_eq(braid__deque_size(&d), 0);
+    braid__deque_destroy(&d);
+}
+
+Test(deque, take_if_takes_only_the_bottom_item)
+{
+    braid__deque d;
+    cr_assert_eq(braid__deque_init(&d, 2), 0);
+    cr_assert_eq(braid__deque_take_if(&d, ITEM(1)), 0, "empty");
+    for (int i = 1; i <= 3; i++)
+        cr_assert_geq(braid__deque_push(&d, ITEM(i)), 0);
+    cr_assert_eq(braid__deque_take_if(&d, ITEM(1)), 0, "not at the bottom");
+    cr_assert_eq(braid__deque_take_if(&d, ITEM(2)), 0, "not at the bottom");
+    cr_assert_eq(braid__deque_size(&d), 3, "a refused take_if changes nothing");
+    cr_assert_eq(braid__deque_take_if(&d, ITEM(3)), ITEM(3));
+    cr_assert_eq(braid__deque_take_if(&d, ITEM(2)), ITEM(2));
+    cr_assert_eq(braid__deque_steal(&d), ITEM(1));
+    cr_assert_eq(braid__deque_take_if(&d, ITEM(1)), 0, "stolen: gone");
+    cr_assert_eq(braid__deque_size(&d), 0);
+    cr_assert_eq(braid__deque_push(&d, ITEM(4)), 1, "still usable");
+    cr_assert_eq(braid__deque_take_if(&d, ITEM(4)), ITEM(4), "the last item");
     braid__deque_destroy(&d);
 }
 
@@ -70,7 +92,7 @@ Test(deque, take_is_lifo)
     braid__deque d;
     cr_assert_eq(braid__deque_init(&d, 4), 0);
     for (int i = 0; i < 10; i++) {
-        cr_assert_eq(braid__deque_push(&d, ITEM(i)), 0);
+        cr_assert_geq(braid__deque_push(&d, ITEM(i)), 0);
         cr_assert_eq(braid__deque_size(&d), i + 1);
     }
     for (int i = 9; i >= 0; i--) {
@@ -87,7 +109,7 @@ Test(deque, steal_is_fifo)
     braid__deque d;
     cr_assert_eq(braid__deque_init(&d, 4), 0);
     for (int i = 0; i < 10; i++)
-        cr_assert_eq(braid__deque_push(&d, ITEM(i)), 0);
+        cr_assert_geq(braid__deque_push(&d, ITEM(i)), 0);
     for (int i = 0; i < 10; i++) {
         uintptr_t x = braid__deque_steal(&d);
         /* Nobody competes, so a steal never loses a race. */
@@ -106,12 +128,12 @@ Test(deque, both_ends)
     braid__deque d;
     cr_assert_eq(braid__deque_init(&d, 2), 0);
     for (int i = 0; i < 6; i++)
-        cr_assert_eq(braid__deque_push(&d, ITEM(i)), 0);
+        cr_assert_geq(braid__deque_push(&d, ITEM(i)), 0);
     cr_assert_eq(braid__deque_steal(&d), ITEM(0));
     cr_assert_eq(braid__deque_take(&d), ITEM(5));
     cr_assert_eq(braid__deque_steal(&d), ITEM(1));
     cr_assert_eq(braid__deque_take(&d), ITEM(4));
-    cr_assert_eq(braid__deque_push(&d, ITEM(6)), 0);
+    cr_assert_geq(braid__deque_push(&d, ITEM(6)), 0);
     cr_assert_eq(braid__deque_steal(&d), ITEM(2));
     cr_assert_eq(braid__deque_take(&d), ITEM(6));
     /* Exactly one left: the owner's take must win it alone. */
@@ -128,7 +150,7 @@ static void growth_keeps_everything(unsigned log2cap)
     braid__deque d;
     cr_assert_eq(braid__deque_init(&d, log2cap), 0);
     for (int i = 0; i < N; i++)
-        cr_assert_eq(braid__deque_push(&d, ITEM(i)), 0, "push %d failed", i);
+        cr_assert_geq(braid__deque_push(&d, ITEM(i)), 0, "push %d failed", i);
     cr_assert_eq(braid__deque_size(&d), N);
     /* The bottom half comes back by take in LIFO order, the top half by
      * steal in FIFO order: every item exactly once, in place. */
@@ -165,12 +187,12 @@ Test(deque, growth_with_offset_top)
     int next = 0, first = 0;
     for (int round = 0; round < 7; round++) { /* top advances to 7*3 = 21 */
         for (int k = 0; k < 3; k++)
-            cr_assert_eq(braid__deque_push(&d, ITEM(next++)), 0);
+            cr_assert_geq(braid__deque_push(&d, ITEM(next++)), 0);
         for (int k = 0; k < 3; k++)
             cr_assert_eq(braid__deque_steal(&d), ITEM(first++));
     }
     for (int k = 0; k < 100; k++) /* grows 4 -> 128 from top = 21 */
-        cr_assert_eq(braid__deque_push(&d, ITEM(next++)), 0);
+        cr_assert_geq(braid__deque_push(&d, ITEM(next++)), 0);
     while (first < next) {
         uintptr_t x = braid__deque_steal(&d);
         cr_assert_eq(x, ITEM(first), "got %zu, want %zu", (size_t)x, (size_t)ITEM(first));
@@ -190,15 +212,15 @@ Test(deque, warm_deque_does_not_grow)
     int next = 0, first = 0;
     for (int round = 0; round < 1000; round++) {
         for (int k = 0; k < 4; k++)
-            cr_assert_eq(braid__deque_push(&d, ITEM(next++)), 0);
+            cr_assert_geq(braid__deque_push(&d, ITEM(next++)), 0);
         for (int k = 0; k < 4; k++)
             cr_assert_eq(braid__deque_steal(&d), ITEM(first++));
     }
     cr_assert_eq(ring_of(&d), r0, "the ring was replaced although never more than 4 items were live");
     for (int k = 0; k < 4; k++)
-        cr_assert_eq(braid__deque_push(&d, ITEM(next++)), 0);
+        cr_assert_geq(braid__deque_push(&d, ITEM(next++)), 0);
     cr_assert_eq(ring_of(&d), r0);
-    cr_assert_eq(braid__deque_push(&d, ITEM(next++)), 0); /* the fifth live item */
+    cr_assert_geq(braid__deque_push(&d, ITEM(next++)), 0); /* the fifth live item */
     cr_assert_neq(ring_of(&d), r0, "5 live items in a ring of 4");
     for (int k = 0; k < 5; k++)
         cr_assert_eq(braid__deque_steal(&d), ITEM(first++));
@@ -221,7 +243,7 @@ static void against_model(unsigned log2cap, uint64_t seed)
         unsigned r = (unsigned)(rng_next(&s) % 8);
         if (r < 4) { /* push, biased so the deque grows over time */
             uintptr_t v = ITEM(next++);
-            cr_assert_eq(braid__deque_push(&d, v), 0);
+            cr_assert_eq(braid__deque_push(&d, v), tail == head, "op %d push: was-empty answer", op);
             model[tail++] = v;
         } else if (r < 6) { /* take */
             uintptr_t want = tail > head ? model[--tail] : 0;
@@ -308,7 +330,7 @@ static void push_take_stress(size_t n, unsigned log2cap, int nthieves, uint64_t 
     while (i < n) {
         size_t burst = 1 + (size_t)(rng_next(&r) % 64);
         for (size_t k = 0; k < burst && i < n; k++, i++)
-            cr_assert_eq(braid__deque_push(&s->d, ITEM(i)), 0);
+            cr_assert_geq(braid__deque_push(&s->d, ITEM(i)), 0);
         size_t takes = (size_t)(rng_next(&r) % 48);
         for (size_t k = 0; k < takes; k++)
             owner_take(s);
@@ -356,7 +378,7 @@ static void last_item_race(size_t n, int per_round, int nthieves)
     for (size_t i = 0; i < n; i += (size_t)per_round) {
         int k = 0;
         for (; k < per_round && i + (size_t)k < n; k++)
-            cr_assert_eq(braid__deque_push(&s->d, ITEM(i + (size_t)k)), 0);
+            cr_assert_geq(braid__deque_push(&s->d, ITEM(i + (size_t)k)), 0);
         /* Now and then widen the window so that thieves win some races. */
         for (unsigned spin = (unsigned)(rng_next(&r) % 16); spin > 8; spin--)
             braid__cpu_relax();

@@ -1,0 +1,3 @@
+module braidpeers
+
+go 1.19
