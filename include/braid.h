@@ -154,6 +154,27 @@ BRAID_API int braid_yield(void);
  * -EINVAL (t NULL). */
 BRAID_API int braid_cancel(braid_task *t);
 
+/* ---- time (asyncio.sleep) ------------------------------------------------
+ * Time is int64_t nanoseconds on the monotonic clock. Every waiting call has
+ * a deadline form (_until); the relative form is a thin wrapper. */
+#define BRAID_MSEC ((int64_t)1000000)
+#define BRAID_SEC ((int64_t)1000000000)
+#define BRAID_FOREVER INT64_MAX
+
+/* The monotonic clock, in nanoseconds. Any thread. */
+BRAID_API int64_t braid_now(void);
+
+/* Suspend the calling coroutine until braid_now() >= deadline (other tasks
+ * run meanwhile). A deadline already past behaves as braid_yield();
+ * BRAID_FOREVER sleeps until cancelled. Sleepers with equal deadlines wake
+ * in the order they went to sleep. A woken sleeper may be stolen and resume
+ * on another worker.
+ * Errors: -EPERM (not in a coroutine), -ECANCELED (cancelled; its timer is
+ * removed), -ENOMEM (the timer heap could not grow). */
+BRAID_API int braid_sleep_until(int64_t deadline);
+/* braid_sleep_until(braid_now() + ns); ns <= 0 behaves as braid_yield(). */
+BRAID_API int braid_sleep(int64_t ns);
+
 /* Take another reference to t (for another owner). Returns t. */
 BRAID_API braid_task *braid_task_retain(braid_task *t);
 /* Drop a reference. The task keeps running if it has not ended; its memory
@@ -185,7 +206,8 @@ typedef struct braid_stats {
     uint64_t parks;         /* times a worker went to sleep */
     uint64_t live;          /* spawned - completed */
     uint64_t stacks_in_use; /* coroutine stacks held by tasks */
-    uint64_t reserved[7];
+    uint64_t timers_fired;  /* sleeps that ended by their deadline */
+    uint64_t reserved[6];
 } braid_stats;
 
 /* Fill *out with rt's counters. Any thread. Errors: -EINVAL (NULL). */

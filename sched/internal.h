@@ -45,6 +45,7 @@
 #include "ctx.h"
 #include "deque.h"
 #include "stack.h"
+#include "timer.h"
 
 #define ST_MASK ((uintptr_t)0x7)
 #define ST_FREE ((uintptr_t)0)
@@ -139,8 +140,15 @@ struct braid__worker {
     braid__aword n_parks;
     braid__aword n_stacks_live; /* taken here minus returned here (wraps; sum it) */
 
-    /* Written by other threads. */
+    /* Timers armed by tasks on this worker; other workers fire them when
+     * idle, so the heap has its own lock (timer.h). */
+    _Alignas(BRAID__CACHELINE) braid__timer_heap timers;
+    bool timers_ready; /* heap initialised (for teardown after a failed new) */
+
+    /* Written by other threads (park_word) or read by them (park_until). */
     _Alignas(BRAID__CACHELINE) braid__a32 park_word; /* 1: unparked */
+    braid__aword park_until; /* parked until this time (ns); 0: not parked */
+    braid__aword n_timers_fired; /* statistics, written by this worker */
 };
 
 _Static_assert(offsetof(braid__worker, rt) % BRAID__CACHELINE == 0, "private line");
@@ -178,6 +186,10 @@ struct braid_rt {
     braid_task *gfree;
     size_t ngfree;
 
+    /* Stack memory shared by the workers' pools (stack.h). */
+    braid__stack_source stacks;
+    bool stacks_ready;
+
     braid__aword closing;          /* 1: braid_rt_free has begun */
     braid__aword foreign_spawned;  /* spawns by non-workers (inject) */
     braid__aword started_workers;
@@ -214,6 +226,9 @@ void braid__suspend(braid__worker *w, braid_task *self, int action);
 /* braid_yield's shortcut: switch straight to the next yielded task when the
  * loop's choice is known. false: go through the loop (braid__suspend). */
 bool braid__yield_fast(braid__worker *w, braid_task *self);
+/* A timer with this deadline became the earliest of its heap: make sure
+ * some parked worker wakes for it (worker.c, park protocol step 6). */
+void braid__timer_armed(braid_rt *rt, int64_t deadline);
 
 /* task.c */
 #define LOCAL_FREE_MAX 2048 /* a worker's free list beyond this spills half */

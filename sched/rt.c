@@ -50,12 +50,15 @@ static void rt_destroy(braid_rt *rt)
             if (w == NULL)
                 continue;
             braid__deque_destroy(&w->dq);
-            braid__stack_pool_destroy(&w->stacks);
+            if (w->timers_ready)
+                braid__timer_heap_destroy(&w->timers);
             free(w);
         }
         free(rt->workers);
     }
     braid__slab_destroy(rt);
+    if (rt->stacks_ready)
+        braid__stack_source_destroy(&rt->stacks);
     free(rt->inj_ring);
     free(rt->idle_ids);
     pthread_mutex_destroy(&rt->idle_lock);
@@ -93,6 +96,8 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
     pthread_mutex_init(&rt->idle_lock, NULL);
     pthread_mutex_init(&rt->inj_lock, NULL);
     pthread_mutex_init(&rt->slab_lock, NULL);
+    braid__stack_source_init(&rt->stacks, ss);
+    rt->stacks_ready = true;
     rt->idle_ids = calloc(nw, sizeof *rt->idle_ids);
     rt->inj_cap = 64;
     rt->inj_ring = malloc(rt->inj_cap * sizeof *rt->inj_ring);
@@ -122,7 +127,9 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
         w->rng = (z ^ (z >> 31)) | 1;
-        braid__stack_pool_init(&w->stacks, ss, 64);
+        braid__stack_pool_init(&w->stacks, &rt->stacks, 64);
+        braid__timer_heap_init(&w->timers);
+        w->timers_ready = true;
     }
     int err = braid__worker_start_all(rt);
     if (err != 0) {
@@ -507,6 +514,7 @@ int braid_rt_stats(braid_rt *rt, braid_stats *out)
         out->stolen += braid__load_relaxed(&w->n_stolen);
         out->steal_tries += braid__load_relaxed(&w->n_steal_tries);
         out->parks += braid__load_relaxed(&w->n_parks);
+        out->timers_fired += braid__load_relaxed(&w->n_timers_fired);
         out->stacks_in_use += (uint64_t)braid__load_relaxed(&w->n_stacks_live);
     }
     out->started += out->inlined;

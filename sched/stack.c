@@ -1,9 +1,24 @@
-/* stack.c - guarded coroutine stacks and their pools (see stack.h). */
+/* stack.c - coroutine stacks carved from guarded regions (see stack.h). */
 #include "stack.h"
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
+
+#define REGION_STACKS 64
+
+struct region {
+    struct region *next;
+    char *map;
+    size_t len;
+    unsigned nstacks;
+};
 
 static size_t page_size(void)
 {
@@ -26,28 +41,26 @@ static size_t header_room(void)
     return (sizeof(braid__stack) + 63) & ~(size_t)63;
 }
 
-static braid__stack *stack_map(size_t size)
+void braid__stack_source_init(braid__stack_source *src, size_t size)
 {
-    size_t guard = page_size();
-    size_t len = guard + size + header_room();
-    len = braid__stack_round(len);
-    /* One mapping; the guard is then made inaccessible, which splits it in
-     * two kernel mappings. MAP_NORESERVE: untouched stack pages cost nothing. */
-    char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                     -1, 0);
-    if (map == MAP_FAILED)
-        return NULL;
-    if (mprotect(map, guard, PROT_NONE) != 0) {
-        munmap(map, len);
-        return NULL;
-    }
-    braid__stack *s = (braid__stack *)(map + len - header_room());
+    pthread_mutex_init(&src->lock, NULL);
+    src->size = size;
+    src->stride = braid__stack_round(page_size() + size + header_room());
+    src->regions = NULL;
+    src->free = NULL;
+    src->nfree = 0;
+    src->mprotect_guards = false;
+}
+
+static braid__stack *slice(braid__stack_source *src, char *base)
+{
+    size_t pg = page_size();
+    braid__stack *s = (braid__stack *)(base + src->stride - header_room());
     s->next = NULL;
-    s->map = map;
-    s->maplen = len;
-    s->guard = guard;
-    s->fiber.lo = map + guard;
-    s->fiber.size = (size_t)((char *)s - (map + guard));
+    s->base = base;
+    s->guard = pg;
+    s->fiber.lo = base + pg;
+    s->fiber.size = (size_t)((char *)s - (base + pg));
 #if defined(BRAID_TSAN)
     s->fiber.tsan = __tsan_create_fiber(0);
 #else
@@ -56,30 +69,77 @@ static braid__stack *stack_map(size_t size)
     return s;
 }
 
-static void stack_unmap(braid__stack *s)
+/* With src->lock held: map a region, guard its slices, string them on the
+ * free list. Returns false if the kernel refused. */
+static bool carve(braid__stack_source *src)
 {
-#if defined(BRAID_TSAN)
-    __tsan_destroy_fiber(s->fiber.tsan);
-#endif
-    munmap(s->map, s->maplen);
+    size_t pg = page_size();
+    struct region *r = malloc(sizeof *r);
+    if (r == NULL)
+        return false;
+    r->nstacks = REGION_STACKS;
+    r->len = src->stride * r->nstacks;
+    r->map = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                  -1, 0);
+    if (r->map == MAP_FAILED) {
+        free(r);
+        return false;
+    }
+    for (unsigned i = 0; i < r->nstacks; i++) {
+        char *base = r->map + (size_t)i * src->stride;
+        int ok = -1;
+        if (!src->mprotect_guards) {
+            ok = madvise(base, pg, MADV_GUARD_INSTALL);
+            if (ok != 0 && errno == EINVAL)
+                src->mprotect_guards = true; /* an older kernel */
+        }
+        if (src->mprotect_guards)
+            ok = mprotect(base, pg, PROT_NONE);
+        if (ok != 0) { /* could not guard: give up on this region */
+            munmap(r->map, r->len);
+            free(r);
+            return false;
+        }
+    }
+    for (unsigned i = 0; i < r->nstacks; i++) {
+        braid__stack *s = slice(src, r->map + (size_t)i * src->stride);
+        s->next = src->free;
+        src->free = s;
+        src->nfree++;
+    }
+    r->next = src->regions;
+    src->regions = r;
+    return true;
 }
 
-void braid__stack_pool_init(braid__stack_pool *p, size_t size, unsigned cap)
+void braid__stack_source_destroy(braid__stack_source *src)
 {
+    struct region *r = src->regions;
+    while (r != NULL) {
+        struct region *next = r->next;
+#if defined(BRAID_TSAN)
+        for (unsigned i = 0; i < r->nstacks; i++) {
+            braid__stack *s =
+                (braid__stack *)(r->map + (size_t)(i + 1) * src->stride - header_room());
+            __tsan_destroy_fiber(s->fiber.tsan);
+        }
+#endif
+        munmap(r->map, r->len);
+        free(r);
+        r = next;
+    }
+    src->regions = NULL;
+    src->free = NULL;
+    src->nfree = 0;
+    pthread_mutex_destroy(&src->lock);
+}
+
+void braid__stack_pool_init(braid__stack_pool *p, braid__stack_source *src, unsigned cap)
+{
+    p->src = src;
     p->head = NULL;
     p->count = 0;
     p->cap = cap;
-    p->size = size;
-}
-
-void braid__stack_pool_destroy(braid__stack_pool *p)
-{
-    while (p->head != NULL) {
-        braid__stack *s = p->head;
-        p->head = s->next;
-        stack_unmap(s);
-    }
-    p->count = 0;
 }
 
 braid__stack *braid__stack_get(braid__stack_pool *p)
@@ -88,11 +148,18 @@ braid__stack *braid__stack_get(braid__stack_pool *p)
     if (s != NULL) {
         p->head = s->next;
         p->count--;
-    } else {
-        s = stack_map(p->size);
-        if (s == NULL)
-            return NULL;
+        return s;
     }
+    braid__stack_source *src = p->src;
+    pthread_mutex_lock(&src->lock);
+    if (src->free == NULL)
+        carve(src);
+    s = src->free;
+    if (s != NULL) {
+        src->free = s->next;
+        src->nfree--;
+    }
+    pthread_mutex_unlock(&src->lock);
     return s;
 }
 
@@ -102,11 +169,21 @@ void braid__stack_put(braid__stack_pool *p, braid__stack *s)
     /* The finished coroutine's frames may have left poisoned redzones. */
     __asan_unpoison_memory_region(s->fiber.lo, s->fiber.size);
 #endif
-    if (p->count >= p->cap) {
-        stack_unmap(s);
+    if (p->count < p->cap) {
+        s->next = p->head;
+        p->head = s;
+        p->count++;
         return;
     }
-    s->next = p->head;
-    p->head = s;
-    p->count++;
+    /* Give the pages back, but keep the one that holds the header. */
+    size_t pg = page_size();
+    char *keep = (char *)((uintptr_t)s & ~(uintptr_t)(pg - 1));
+    if (keep > (char *)s->fiber.lo)
+        madvise(s->fiber.lo, (size_t)(keep - (char *)s->fiber.lo), MADV_DONTNEED);
+    braid__stack_source *src = p->src;
+    pthread_mutex_lock(&src->lock);
+    s->next = src->free;
+    src->free = s;
+    src->nfree++;
+    pthread_mutex_unlock(&src->lock);
 }

@@ -1,54 +1,76 @@
-/* stack.h - coroutine stacks: guarded mappings and per-worker pools.
+/* stack.h - coroutine stacks: carved from large regions, each with a guard
+ * page below it, recycled through per-worker pools.
  *
- * Owns: mmap'd stacks with a PROT_NONE guard page below the usable range,
- * and the free lists that recycle them. Does not own which task runs on
- * which stack (task.c, worker.c).
+ * Owns: the memory of coroutine stacks, their guard pages and the lists that
+ * recycle them. Does not own which task runs on which stack (worker.c).
  *
- * A stack is one mapping of guard + usable bytes; its header (this struct)
- * lives at the top of the same mapping, so taking a stack never calls
- * malloc. A guarded stack costs two kernel mappings (the guard and the rest)
- * and vm.max_map_count is about 65,000 by default: pools cap what they keep,
- * and holding a million suspended coroutines is future work (carved regions,
- * see DESIGN.md).
+ * A stack is a slice of a region mapped once for REGION_STACKS stacks:
+ * [guard page][usable bytes ... | header (this struct)]. Guard pages are
+ * installed with madvise(MADV_GUARD_INSTALL) (Linux 6.13+), which marks
+ * pages inaccessible without splitting the mapping, so a million stacks
+ * cost a few thousand kernel mappings, far below vm.max_map_count (about
+ * 65,000). Where the kernel lacks it, mprotect makes the guard (two
+ * mappings per stack): that path is fine for tens of thousands of stacks.
+ * Untouched stack pages cost nothing (MAP_NORESERVE): a suspended coroutine
+ * that used little stack holds one or two resident pages.
+ *
+ * Pools: each worker keeps up to `cap` stacks on a private list (no lock).
+ * Beyond that a returned stack gives its pages back (MADV_DONTNEED, keeping
+ * the header page) and goes to the runtime's shared list, under a lock;
+ * workers take from there before carving a new region.
  */
 #ifndef BRAID_STACK_H
 #define BRAID_STACK_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "ctx.h"
 
 typedef struct braid__stack {
-    struct braid__stack *next; /* pool link while free */
+    struct braid__stack *next; /* list link while free */
     braid__fiber fiber;        /* usable range [lo, lo + size) and TSan fiber */
-    char *map;                 /* the whole mapping, guard included */
-    size_t maplen;
-    size_t guard;              /* bytes of PROT_NONE below fiber.lo */
+    char *base;                /* the guard page; the slice starts here */
+    size_t guard;              /* bytes of guard at base */
 } braid__stack;
 
+/* Where stacks come from: one per runtime, shared by its workers. */
+typedef struct braid__stack_source {
+    pthread_mutex_t lock;
+    size_t size;            /* usable bytes of every stack */
+    size_t stride;          /* bytes of one slice: guard + usable + header */
+    struct region *regions; /* every region mapped, for teardown */
+    braid__stack *free;     /* returned stacks, pages given back */
+    unsigned nfree;
+    bool mprotect_guards;   /* the kernel refused MADV_GUARD_INSTALL */
+} braid__stack_source;
+
 typedef struct braid__stack_pool {
+    braid__stack_source *src;
     braid__stack *head;
-    unsigned count; /* stacks on the list */
-    unsigned cap;   /* beyond this, freed stacks are unmapped */
-    size_t size;    /* usable size of every stack in this pool */
+    unsigned count; /* stacks on the private list */
+    unsigned cap;   /* beyond this, returned stacks go to the source */
 } braid__stack_pool;
 
 /* Round a requested usable size to whole pages; 0 on overflow. */
 size_t braid__stack_round(size_t size);
 
-void braid__stack_pool_init(braid__stack_pool *p, size_t size, unsigned cap);
-void braid__stack_pool_destroy(braid__stack_pool *p);
-/* A stack of the pool's size, from the list or freshly mapped; NULL if the
- * kernel refused the mapping. */
+void braid__stack_source_init(braid__stack_source *src, size_t size);
+/* Unmap every region. No stack of this source may be in use. */
+void braid__stack_source_destroy(braid__stack_source *src);
+
+void braid__stack_pool_init(braid__stack_pool *p, braid__stack_source *src, unsigned cap);
+/* A stack, from the pool, the source's free list, or a new region; NULL if
+ * the kernel refused the mapping. */
 braid__stack *braid__stack_get(braid__stack_pool *p);
 void braid__stack_put(braid__stack_pool *p, braid__stack *s);
 
-/* Is addr inside s's guard page(s)? (The overflow handler asks.) */
+/* Is addr inside s's guard page? (The overflow handler asks.) */
 static inline bool braid__stack_guard_hit(const braid__stack *s, const void *addr)
 {
     const char *a = addr;
-    return a >= s->map && a < s->map + s->guard;
+    return a >= s->base && a < s->base + s->guard;
 }
 
 #endif

@@ -33,6 +33,14 @@
  *      (work spreads without every push paying a wake-up).
  *   5. Parked workers sleep on their own futex word; an idle runtime makes
  *      no system calls and burns no CPU.
+ *   6. Timers: before parking, a worker fires every expired timer of every
+ *      worker (so a worker stuck in a long computation does not hold its
+ *      sleepers hostage), then sleeps until the earliest deadline of all
+ *      heaps, published in its park_until. Whoever arms a timer that became
+ *      the earliest of its heap stores the heap's next deadline (seq_cst),
+ *      fences, and unparks a worker unless one is parked until no later
+ *      than the new deadline. The parker stores park_until, fences and
+ *      re-reads the heaps, so one of the two sees the other.
  */
 #include <errno.h>
 #include <signal.h>
@@ -121,7 +129,109 @@ static void stop_searching(braid__worker *w)
         braid__notify(w->rt); /* we were the last searcher: hand the search on */
 }
 
-/* Returns true if the re-check found work (the worker did not sleep). */
+/* ---- timers --------------------------------------------------------- */
+
+static void push_entry(braid__worker *w, uintptr_t e);
+static bool wake_transition(braid_task *t);
+
+/* Fire h's expired timers (wake their tasks onto w). With wait_lock false a
+ * busy heap is skipped. Returns how many fired. */
+static unsigned fire_heap(braid__worker *w, braid__timer_heap *h, int64_t now, bool wait_lock)
+{
+    if (braid__timer_next(h) > now)
+        return 0;
+    if (wait_lock)
+        pthread_mutex_lock(&h->lock);
+    else if (pthread_mutex_trylock(&h->lock) != 0)
+        return 0;
+    unsigned n = 0;
+    braid__timer *t;
+    enum { BATCH = 64 };
+    braid_task *ready[BATCH];
+    for (;;) {
+        /* The state change happens under the lock: a sleeper woken by a
+         * cancel instead must take this lock to disarm its timer, so it
+         * cannot leave (and end) while we touch it. Once READY it cannot
+         * run before we enqueue it, so enqueuing may wait for the unlock. */
+        unsigned k = 0;
+        while (k < BATCH && (t = braid__timer_pop_expired(h, now)) != NULL) {
+            braid_task *task = t->data;
+            if (wake_transition(task))
+                ready[k++] = task;
+            n++;
+        }
+        pthread_mutex_unlock(&h->lock);
+        /* Equal or earlier deadlines first: pushed in reverse, our LIFO
+         * takes come out in deadline (then arming) order, while thieves
+         * steal the latest. */
+        while (k > 0)
+            push_entry(w, (uintptr_t)ready[--k] | ENTRY_RESUME);
+        if (t == NULL)
+            break;
+        pthread_mutex_lock(&h->lock);
+    }
+    if (n != 0)
+        braid__store_relaxed(&w->n_timers_fired, braid__load_relaxed(&w->n_timers_fired) + n);
+    return n;
+}
+
+/* Fire the expired timers of every worker, ours first. */
+static unsigned fire_all(braid__worker *w, int64_t now)
+{
+    braid_rt *rt = w->rt;
+    unsigned n = fire_heap(w, &w->timers, now, true);
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        if (i != w->id)
+            n += fire_heap(w, &rt->workers[i]->timers, now, false);
+    return n;
+}
+
+static int64_t earliest_deadline(braid_rt *rt)
+{
+    int64_t m = INT64_MAX;
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        int64_t d = braid__timer_next(&rt->workers[i]->timers);
+        if (d < m)
+            m = d;
+    }
+    return m;
+}
+
+void braid__timer_armed(braid_rt *rt, int64_t deadline)
+{
+    /* Step 6: our seq_cst store of the heap's next deadline, this fence,
+     * then the parkers' park_until (pairs with the fence in park). */
+    braid__fence_seqcst();
+    if (braid__load_relaxed(&rt->nparked) == 0)
+        return; /* every worker is awake and checks the heaps before parking */
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        int64_t until = (int64_t)braid__load_relaxed(&rt->workers[i]->park_until);
+        if (until != 0 && until <= deadline)
+            return; /* it wakes in time and fires ours too */
+    }
+    unpark_one(rt);
+}
+
+/* Take ourselves off the idle list, if an unparker has not already. */
+static void unidle(braid__worker *w)
+{
+    braid_rt *rt = w->rt;
+    pthread_mutex_lock(&rt->idle_lock);
+    for (unsigned i = 0; i < rt->nidle; i++) {
+        if (rt->idle_ids[i] == w->id) {
+            rt->idle_ids[i] = rt->idle_ids[--rt->nidle];
+            /* Seq_cst: the count notify reads after its fence. */
+            braid__fetch_add_seqcst(&rt->nparked, (uintptr_t)-1);
+            break;
+        }
+    }
+    /* If we were not on the list, an unparker popped us: its wake-up will
+     * find us awake, which is harmless. */
+    pthread_mutex_unlock(&rt->idle_lock);
+}
+
+/* Returns true if the worker should look for work again at once (the
+ * re-check found some, or timers fired), false after a real sleep. */
 static bool park(braid__worker *w)
 {
     braid_rt *rt = w->rt;
@@ -139,25 +249,39 @@ static bool park(braid__worker *w)
     pthread_mutex_unlock(&rt->idle_lock);
     braid__fence_seqcst(); /* step 3: pairs with the fence in notify */
     if (work_visible(rt) || braid__load_relaxed(&rt->stop)) {
-        pthread_mutex_lock(&rt->idle_lock);
-        for (unsigned i = 0; i < rt->nidle; i++) {
-            if (rt->idle_ids[i] == w->id) {
-                rt->idle_ids[i] = rt->idle_ids[--rt->nidle];
-                /* Seq_cst: the count notify reads after its fence. */
-                braid__fetch_add_seqcst(&rt->nparked, (uintptr_t)-1);
-                break;
-            }
-        }
-        /* If we were not on the list, an unparker popped us: its wake-up
-         * will find us awake, which is harmless. */
-        pthread_mutex_unlock(&rt->idle_lock);
+        unidle(w);
         return true;
+    }
+    /* Step 6: publish how long we sleep, then look at the heaps again. */
+    int64_t until = earliest_deadline(rt);
+    for (;;) {
+        /* Seq_cst store + fence: pairs with braid__timer_armed. */
+        braid__store_seqcst(&w->park_until, (uintptr_t)until);
+        braid__fence_seqcst();
+        int64_t again = earliest_deadline(rt);
+        if (again >= until)
+            break;
+        until = again;
+    }
+    if (until <= braid__clock_ns()) {
+        braid__store_relaxed(&w->park_until, 0);
+        unidle(w);
+        return true; /* a timer is due: the loop fires it */
     }
     stat_inc(&w->n_parks);
     /* Acquire: pairs with the release store in unpark_one. Relaxed stop:
      * stop_all also sets park_word, which is what we wait on. */
-    while (braid__load32_acquire(&w->park_word) == 0 && !braid__load_relaxed(&rt->stop))
-        braid__futex_wait(&w->park_word, 0);
+    while (braid__load32_acquire(&w->park_word) == 0 && !braid__load_relaxed(&rt->stop)) {
+        braid__futex_wait_until(&w->park_word, 0, until);
+        if (until != INT64_MAX && braid__clock_ns() >= until)
+            break;
+    }
+    /* Relaxed: we are awake; armers treat 0 as "not parked". */
+    braid__store_relaxed(&w->park_until, 0);
+    if (braid__load32_acquire(&w->park_word) == 0) { /* timed out */
+        unidle(w);
+        return true;
+    }
     return false;
 }
 
@@ -188,7 +312,9 @@ void braid__wake_ready(braid__worker *w, braid_task *t)
     w->lifo = (uintptr_t)t | ENTRY_RESUME;
 }
 
-void braid__wake(braid__worker *w, braid_task *t)
+/* The state half of a wake-up: true if t went SUSPENDED -> READY, and the
+ * caller must now enqueue its resume entry (it alone may). */
+static bool wake_transition(braid_task *t)
 {
     /* Relaxed: a first guess for the CAS loop below. */
     uintptr_t st = braid__load_relaxed(&t->state), s;
@@ -200,14 +326,18 @@ void braid__wake(braid__worker *w, braid_task *t)
         else if (s == ST_RUNNING && !(st & F_NOTIFIED))
             nw = st | F_NOTIFIED; /* it is switching out: re-queue it */
         else
-            return; /* READY, notified, DONE: nothing to do */
+            return false; /* READY, notified, DONE: nothing to do */
         /* Acq_rel CAS: a SUSPENDED -> READY win makes us the only one to
          * enqueue it; acquire pairs with the suspend CAS so its saved
          * context is visible to whoever resumes it. */
         if (braid__cas(&t->state, &st, nw))
-            break;
+            return s == ST_SUSPENDED;
     }
-    if (s == ST_SUSPENDED)
+}
+
+void braid__wake(braid__worker *w, braid_task *t)
+{
+    if (wake_transition(t))
         braid__wake_ready(w, t);
 }
 
@@ -333,6 +463,9 @@ static uintptr_t steal_work(braid__worker *w, bool force)
 static uintptr_t next_entry(braid__worker *w)
 {
     uintptr_t e;
+    /* Own timers first: a clock read only while some are armed. */
+    if (braid__timer_next(&w->timers) != INT64_MAX)
+        fire_heap(w, &w->timers, braid__clock_ns(), true);
     if (__builtin_expect(--w->inject_countdown == 0, 0)) {
         w->inject_countdown = INJECT_EVERY;
         if ((e = inject_pop(w)) != 0)
@@ -512,7 +645,7 @@ static void segv_handler(int sig, siginfo_t *si, void *uctx)
     braid__worker *w = tls_w;
     braid_task *t = w != NULL ? w->cur : NULL;
     if (t != NULL && t->fiber != NULL) {
-        braid__stack *s = (braid__stack *)((char *)t->fiber - offsetof(braid__stack, fiber));
+        braid__stack *s = (braid__stack *)(void *)((char *)t->fiber - offsetof(braid__stack, fiber));
         if (braid__stack_guard_hit(s, si->si_addr)) {
             char buf[512];
             int n = snprintf(buf, sizeof buf,
@@ -598,6 +731,9 @@ static void *worker_main(void *arg)
         }
         if (braid__load_relaxed(&rt->stop))
             break;
+        /* Idle: fire every worker's expired timers before sleeping. */
+        if (fire_all(w, braid__clock_ns()) != 0)
+            continue;
         if (park(w)) {
             /* The re-check saw work: search for it even above the half. */
             e = steal_work(w, true);

@@ -2,7 +2,8 @@
  * workers, as a plain program (no Criterion) so that it also runs under
  * ThreadSanitizer. Invariants checked:
  *   - every spawned task runs its body at most once and ends exactly once;
- *   - a task reports -ECANCELED only if it was cancelled;
+ *   - a task reports -ECANCELED only if it was cancelled (yields and
+ *     sleeps are cancelled alike);
  *   - tree sums are exact (no task lost, none run twice);
  *   - the runtime ends with spawned == completed, and frees cleanly.
  * Usage: stress_rt [seed] [rounds]. Prints the seed so a failure can be
@@ -73,7 +74,9 @@ static int64_t spinner(void *arg)
 {
     long n = (long)(intptr_t)arg;
     for (long i = 0; i < n; i++) {
-        int err = braid_yield();
+        /* Mostly yields, some short sleeps (timers armed, fired, stolen
+         * and cancelled across workers). */
+        int err = (i + n) % 7 == 0 ? braid_sleep((i % 3) * 100000) : braid_yield();
         if (err == -ECANCELED) {
             atomic_fetch_add(&cancels_seen, 1);
             return -ECANCELED;

@@ -1,0 +1,80 @@
+#!/bin/sh
+# build.sh [DIR] - build the non-TBB peers of braid's benchmarks into DIR
+# (default /tmp/braid-peers), each only from Debian packages, skipping with a
+# message every peer whose toolchain is missing:
+#   Go goroutines      golang-go                 go_{fib,skynet,spawn,pingpong,sleeps}
+#   Tokio              cargo rustc librust-tokio-dev
+#                                                tokio_{fib,skynet,spawn,pingpong,sleeps}
+#   OpenMP tasks       gcc (libgomp), clang + libomp-dev
+#                                                omp_{gomp,llvm}_{fib,skynet,spawn}
+#   Python asyncio     python3                   py/asyncio_{spawn,pingpong,sleeps}.py
+# Nothing is written inside the repository: Go's caches, the copied cargo
+# project (Cargo.lock) and all outputs live under DIR. Run them with run.sh.
+set -u
+SRC=$(cd "$(dirname "$0")" && pwd)
+DIR=${1:-/tmp/braid-peers}
+mkdir -p "$DIR" && DIR=$(cd "$DIR" && pwd) || exit 1
+built="" skipped=""
+ok() { built="$built $1"; }
+skip() { echo "build.sh: skipping $1: $2" >&2; skipped="$skipped $1"; }
+
+# Go: standard library only, so no module downloads (GOPROXY=off).
+GO=${GO:-/usr/bin/go}
+if [ -x "$GO" ]; then
+    if (
+        cd "$SRC/go" &&
+        export GOPROXY=off GOTOOLCHAIN=local GOFLAGS='' GO111MODULE=on \
+               GOCACHE="$DIR/.go-cache" GOPATH="$DIR/.go-path" &&
+        for w in fib skynet spawn pingpong sleeps; do
+            "$GO" build -o "$DIR/go_$w" "./$w" || exit 1
+        done
+    ); then ok go; else skip go "build failed"; fi
+else
+    skip go "no $GO (apt-get install golang-go)"
+fi
+
+# Tokio: Debian's cargo/rustc and crates, offline. The project is copied to
+# DIR so that Cargo.lock and target/ stay out of the repository; its
+# .cargo/config.toml replaces crates-io with /usr/share/cargo/registry.
+CARGO=${CARGO:-/usr/bin/cargo} RUSTC=${RUSTC:-/usr/bin/rustc}
+if [ ! -x "$CARGO" ] || [ ! -x "$RUSTC" ]; then
+    skip tokio "no $CARGO or $RUSTC (apt-get install cargo rustc)"
+elif ! ls -d /usr/share/cargo/registry/tokio-1.* >/dev/null 2>&1; then
+    skip tokio "no tokio in /usr/share/cargo/registry (apt-get install librust-tokio-dev)"
+else
+    rm -rf "$DIR/tokio-src" && cp -r "$SRC/tokio" "$DIR/tokio-src" || exit 1
+    if (
+        cd "$DIR/tokio-src" &&
+        CARGO_HOME="$DIR/.cargo-home" CARGO_TARGET_DIR="$DIR/tokio-target" RUSTC="$RUSTC" \
+            "$CARGO" build --release --offline --quiet &&
+        for w in fib skynet spawn pingpong sleeps; do
+            cp "$DIR/tokio-target/release/tokio_$w" "$DIR/" || exit 1
+        done
+    ); then ok tokio; else skip tokio "build failed"; fi
+fi
+
+# OpenMP tasks: the same sources with libgomp (gcc) and libomp (clang).
+omp_build() { # impl compiler flags...
+    impl=$1 cc=$2; shift 2
+    if ! command -v "$cc" >/dev/null 2>&1; then skip "omp-$impl" "no $cc"; return; fi
+    for w in fib skynet spawn; do
+        "$cc" -std=c11 -O2 "$@" -o "$DIR/omp_${impl}_$w" "$SRC/omp/omp_$w.c" ||
+            { skip "omp-$impl" "$cc $* failed (OpenMP runtime missing?)"; return; }
+    done
+    ok "omp-$impl"
+}
+omp_build gomp "${CC_GOMP:-gcc}" -fopenmp
+omp_build llvm "${CC_LLVM:-clang}" -fopenmp=libomp
+
+# Python asyncio: Debian's python3, scripts copied so bytecode stays in DIR.
+PY=${PY:-/usr/bin/python3}
+if [ -x "$PY" ]; then
+    mkdir -p "$DIR/py" && cp "$SRC"/py/*.py "$DIR/py/" || exit 1
+    printf '%s\n' "$PY" > "$DIR/py/python"
+    ok asyncio
+else
+    skip asyncio "no $PY (apt-get install python3)"
+fi
+
+echo "build.sh: built in $DIR:${built:- nothing}${skipped:+; skipped:$skipped}" >&2
+[ -n "$built" ]

@@ -1,0 +1,67 @@
+/* time.c - braid_now and sleep: arm a timer on the current worker's heap,
+ * suspend, disarm on the way out.
+ *
+ * A sleeper's timer node lives on its own stack. The heap it was armed on
+ * (that of the worker it slept on) fires it, or another idle worker does
+ * (worker.c, park protocol step 6). Whoever fires marks the node under the
+ * heap's lock and wakes the task while still holding it; a sleeper woken by
+ * a cancellation takes the same lock to disarm the node, so the node is
+ * never touched after the sleeper leaves.
+ */
+#include <errno.h>
+
+#include "futex.h"
+#include "internal.h"
+
+int64_t braid_now(void)
+{
+    return braid__clock_ns();
+}
+
+int braid_sleep_until(int64_t deadline)
+{
+    braid__worker *w = braid__worker_current();
+    if (w == NULL || w->cur == NULL)
+        return -EPERM;
+    braid_task *self = w->cur;
+    if (deadline <= braid__clock_ns())
+        return braid_yield(); /* asyncio.sleep(0) */
+    if (braid__take_cancel(self))
+        return -ECANCELED;
+    braid__timer tm = {.deadline = deadline, .index = BRAID__TIMER_NONE, .data = self};
+    braid__timer_heap *h = &w->timers;
+    braid_rt *rt = w->rt;
+    for (;;) {
+        pthread_mutex_lock(&h->lock);
+        int err = braid__timer_add(h, &tm);
+        bool earliest = err == 0 && tm.index == 0;
+        pthread_mutex_unlock(&h->lock);
+        if (err != 0)
+            return err;
+        if (earliest)
+            braid__timer_armed(rt, deadline);
+        braid__suspend(w, self, ACT_WAIT);
+        w = braid__worker_current();
+        pthread_mutex_lock(&h->lock);
+        bool fired = tm.fired;
+        if (!fired)
+            braid__timer_remove(h, &tm);
+        pthread_mutex_unlock(&h->lock);
+        if (braid__take_cancel(self))
+            return -ECANCELED;
+        if (fired)
+            return 0;
+        /* A stray wake-up (a stale notification): sleep on. */
+        if (deadline <= braid__clock_ns())
+            return 0;
+        h = &w->timers;
+    }
+}
+
+int braid_sleep(int64_t ns)
+{
+    if (ns <= 0)
+        return braid_sleep_until(INT64_MIN); /* the yield path, or -EPERM */
+    int64_t now = braid__clock_ns();
+    return braid_sleep_until(ns > INT64_MAX - now ? INT64_MAX : now + ns);
+}

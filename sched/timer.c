@@ -1,0 +1,119 @@
+/* timer.c - binary min-heap of timers (see timer.h). O(log n) add, remove
+ * and pop; the array grows by doubling and never shrinks (a warm heap does
+ * not allocate). */
+#include "timer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static bool before(const braid__timer *a, const braid__timer *b)
+{
+    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+}
+
+static void place(braid__timer_heap *h, size_t i, braid__timer *t)
+{
+    h->v[i] = t;
+    t->index = i;
+}
+
+static void sift_up(braid__timer_heap *h, size_t i)
+{
+    braid__timer *t = h->v[i];
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!before(t, h->v[p]))
+            break;
+        place(h, i, h->v[p]);
+        i = p;
+    }
+    place(h, i, t);
+}
+
+static void sift_down(braid__timer_heap *h, size_t i)
+{
+    braid__timer *t = h->v[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && before(h->v[c + 1], h->v[c]))
+            c++;
+        if (!before(h->v[c], t))
+            break;
+        place(h, i, h->v[c]);
+        i = c;
+    }
+    place(h, i, t);
+}
+
+static void publish_next(braid__timer_heap *h)
+{
+    /* Seq_cst: the park protocol reads it after a fence (worker.c). */
+    braid__store_seqcst(&h->next, (uintptr_t)(h->n ? h->v[0]->deadline : INT64_MAX));
+}
+
+void braid__timer_heap_init(braid__timer_heap *h)
+{
+    pthread_mutex_init(&h->lock, NULL);
+    h->v = NULL;
+    h->n = h->cap = 0;
+    h->seq = 0;
+    braid__store_relaxed(&h->next, (uintptr_t)INT64_MAX);
+}
+
+void braid__timer_heap_destroy(braid__timer_heap *h)
+{
+    free(h->v);
+    h->v = NULL;
+    h->n = h->cap = 0;
+    pthread_mutex_destroy(&h->lock);
+}
+
+int braid__timer_add(braid__timer_heap *h, braid__timer *t)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 64;
+        braid__timer **v = realloc(h->v, cap * sizeof *v);
+        if (v == NULL)
+            return -ENOMEM;
+        h->v = v;
+        h->cap = cap;
+    }
+    t->seq = h->seq++;
+    t->fired = false;
+    place(h, h->n++, t);
+    sift_up(h, t->index);
+    if (h->v[0] == t)
+        publish_next(h);
+    return 0;
+}
+
+bool braid__timer_remove(braid__timer_heap *h, braid__timer *t)
+{
+    size_t i = t->index;
+    if (i == BRAID__TIMER_NONE)
+        return false;
+    t->index = BRAID__TIMER_NONE;
+    braid__timer *last = h->v[--h->n];
+    if (last != t) {
+        place(h, i, last);
+        if (i > 0 && before(last, h->v[(i - 1) / 2]))
+            sift_up(h, i);
+        else
+            sift_down(h, i);
+    }
+    if (i == 0)
+        publish_next(h);
+    return true;
+}
+
+braid__timer *braid__timer_pop_expired(braid__timer_heap *h, int64_t now)
+{
+    if (h->n == 0 || h->v[0]->deadline > now)
+        return NULL;
+    braid__timer *t = h->v[0];
+    braid__timer_remove(h, t);
+    t->fired = true;
+    return t;
+}

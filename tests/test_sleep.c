@@ -1,0 +1,243 @@
+/* test_sleep.c - braid_sleep / braid_sleep_until: on time, never early,
+ * FIFO on equal deadlines, cancellable, many at once, and not held hostage
+ * by a worker that computes without yielding. */
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "common.h"
+
+#define MS BRAID_MSEC
+
+static int64_t sleep_ms(void *arg)
+{
+    int64_t t0 = braid_now();
+    int err = braid_sleep(IARG(arg) * MS);
+    if (err != 0)
+        return err;
+    return braid_now() - t0;
+}
+
+static int64_t main_one(void *arg)
+{
+    (void)arg;
+    int64_t t0 = braid_now();
+    cr_assert_eq(braid_sleep(50 * MS), 0);
+    int64_t took = braid_now() - t0;
+    cr_assert_geq(took, 50 * MS, "woke early: %lld ns", (long long)took);
+    cr_assert_lt(took, 250 * MS, "woke late: %lld ns", (long long)took);
+    /* Past and zero deadlines behave as a yield. */
+    cr_assert_eq(braid_sleep(0), 0);
+    cr_assert_eq(braid_sleep(-5), 0);
+    cr_assert_eq(braid_sleep_until(0), 0);
+    return 0;
+}
+
+Test(sleep, on_time_and_never_early, .timeout = 10)
+{
+    for (unsigned nw = 1; nw <= 2; nw++) {
+        braid_rt *rt = rt_make(nw);
+        cr_assert_eq(braid_rt_block_on(rt, main_one, NULL, NULL), 0);
+        rt_done(rt);
+    }
+}
+
+Test(sleep, outside_a_coroutine_is_eperm)
+{
+    cr_assert_eq(braid_sleep(MS), -EPERM);
+    cr_assert_eq(braid_sleep_until(braid_now() + MS), -EPERM);
+    cr_assert_eq(braid_sleep(0), -EPERM);
+    cr_assert_gt(braid_now(), 0);
+}
+
+static int order[16];
+static atomic_int norder;
+
+typedef struct {
+    int64_t deadline;
+    int id;
+} fifo_arg;
+
+static int64_t sleep_until_and_log(void *arg)
+{
+    fifo_arg *a = arg;
+    cr_assert_eq(braid_sleep_until(a->deadline), 0);
+    order[atomic_fetch_add(&norder, 1)] = a->id;
+    return 0;
+}
+
+static int64_t main_fifo(void *arg)
+{
+    (void)arg;
+    static fifo_arg args[10];
+    braid_task *t[10];
+    int64_t deadline = braid_now() + 30 * MS;
+    for (int i = 0; i < 10; i++) {
+        args[i] = (fifo_arg){deadline, i};
+        cr_assert_eq(braid_spawn(&t[i], sleep_until_and_log, &args[i]), 0);
+        /* Let it start and arm its timer before the next one. */
+        braid_yield();
+    }
+    for (int i = 0; i < 10; i++) {
+        cr_assert_eq(braid_await(t[i], NULL), 0);
+        braid_task_release(t[i]);
+    }
+    return 0;
+}
+
+Test(sleep, equal_deadlines_fire_in_arming_order, .timeout = 10)
+{
+    braid_rt *rt = rt_make(1);
+    atomic_store(&norder, 0);
+    cr_assert_eq(braid_rt_block_on(rt, main_fifo, NULL, NULL), 0);
+    cr_assert_eq(atomic_load(&norder), 10);
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(order[i], i, "position %d woke task %d", i, order[i]);
+    rt_done(rt);
+}
+
+static int64_t main_cancel(void *arg)
+{
+    (void)arg;
+    braid_task *t;
+    cr_assert_eq(braid_spawn(&t, sleep_ms, ARG(10000)), 0);
+    cr_assert_eq(braid_sleep(20 * MS), 0); /* it is asleep by now */
+    int64_t t0 = braid_now();
+    cr_assert_eq(braid_cancel(t), 1);
+    cr_assert_eq(braid_await(t, NULL), -ECANCELED);
+    cr_assert_lt(braid_now() - t0, 200 * MS, "cancel must wake the sleeper at once");
+    braid_task_release(t);
+    /* A cancelled sleeper's timer is gone: sleeping again works. */
+    cr_assert_eq(braid_sleep(MS), 0);
+    return 0;
+}
+
+Test(sleep, cancel_wakes_a_sleeper_at_once, .timeout = 10)
+{
+    for (unsigned nw = 1; nw <= 2; nw++) {
+        braid_rt *rt = rt_make(nw);
+        cr_assert_eq(braid_rt_block_on(rt, main_cancel, NULL, NULL), 0);
+        braid_stats s;
+        braid_rt_stats(rt, &s);
+        rt_done(rt);
+    }
+}
+
+/* Many sleepers with random deadlines: all wake, none early. */
+#define MANY 20000
+static atomic_int early, woke;
+
+static int64_t sleeper(void *arg)
+{
+    int64_t deadline = IARG(arg);
+    cr_assert_eq(braid_sleep_until(deadline), 0);
+    if (braid_now() < deadline)
+        atomic_fetch_add(&early, 1);
+    atomic_fetch_add(&woke, 1);
+    return 0;
+}
+
+static int64_t main_many(void *arg)
+{
+    (void)arg;
+    static braid_task *t[MANY];
+    unsigned seed = 42;
+    int64_t start = braid_now();
+    for (int i = 0; i < MANY; i++) {
+        int64_t d = start + (int64_t)(rand_r(&seed) % 100) * MS;
+        cr_assert_eq(braid_spawn(&t[i], sleeper, ARG(d)), 0);
+    }
+    for (int i = 0; i < MANY; i++) {
+        cr_assert_eq(braid_await(t[i], NULL), 0);
+        braid_task_release(t[i]);
+    }
+    return braid_now() - start;
+}
+
+Test(sleep, twenty_thousand_sleepers_all_woken_none_early, .timeout = 30)
+{
+    for (unsigned nw = 1; nw <= 2; nw++) {
+        atomic_store(&early, 0);
+        atomic_store(&woke, 0);
+        braid_rt *rt = rt_make(nw);
+        int64_t wall = 0;
+        cr_assert_eq(braid_rt_block_on(rt, main_many, NULL, &wall), 0);
+        cr_assert_eq(atomic_load(&woke), MANY);
+        cr_assert_eq(atomic_load(&early), 0);
+        /* Concurrency: 20,000 sleeps of up to 100 ms take about 100 ms. */
+        cr_assert_lt(wall, 2000 * MS, "wall %lld ms", (long long)(wall / MS));
+        rt_done(rt);
+    }
+}
+
+/* A worker that computes for 300 ms without yielding must not hold the
+ * timers armed on it hostage: the other, idle worker fires them. */
+enum { HOSTAGES = 8 };
+static atomic_int armed;
+static int armed_where[HOSTAGES];
+static int64_t lateness[HOSTAGES];
+
+static int64_t hostage_sleeper(void *arg)
+{
+    int i = (int)IARG(arg);
+    armed_where[i] = braid_worker_id();
+    int64_t deadline = braid_now() + 20 * MS;
+    atomic_fetch_add(&armed, 1);
+    cr_assert_eq(braid_sleep_until(deadline), 0);
+    lateness[i] = braid_now() - deadline;
+    return 0;
+}
+
+/* One round; returns how many sleepers had armed on the worker that then
+ * computed, and fails the test if any of them woke late. */
+static int64_t main_hostage(void *arg)
+{
+    (void)arg;
+    atomic_store(&armed, 0);
+    braid_task *t[HOSTAGES];
+    for (int i = 0; i < HOSTAGES; i++)
+        cr_assert_eq(braid_spawn(&t[i], hostage_sleeper, ARG(i)), 0);
+    while (atomic_load(&armed) < HOSTAGES) /* they start here or are stolen */
+        braid_yield();
+    int busy = braid_worker_id();
+    spin_ms(300); /* compute without yielding */
+    int on_busy = 0;
+    for (int i = 0; i < HOSTAGES; i++) {
+        cr_assert_eq(braid_await(t[i], NULL), 0);
+        braid_task_release(t[i]);
+        if (armed_where[i] == busy) {
+            on_busy++;
+            cr_assert_lt(lateness[i], 150 * MS, "sleeper %d held hostage: %lld ms late", i,
+                         (long long)(lateness[i] / MS));
+        }
+    }
+    return on_busy;
+}
+
+Test(sleep, idle_worker_fires_a_busy_workers_timers, .timeout = 30)
+{
+    braid_rt *rt = rt_make(2);
+    int64_t on_busy = 0;
+    /* Stealing decides where sleepers arm: repeat until some armed on the
+     * worker that computes (almost always the first round). */
+    for (int round = 0; round < 20 && on_busy == 0; round++)
+        cr_assert_eq(braid_rt_block_on(rt, main_hostage, NULL, &on_busy), 0);
+    cr_log_info("%lld sleepers armed on the busy worker", (long long)on_busy);
+    cr_assert_gt(on_busy, 0, "no sleeper armed on the busy worker in 20 rounds");
+    rt_done(rt);
+}
+
+static int64_t forever(void *arg)
+{
+    (void)arg;
+    return braid_sleep_until(BRAID_FOREVER);
+}
+
+Test(sleep, shutdown_cancels_sleepers, .timeout = 10)
+{
+    braid_rt *rt = rt_make(2);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(braid_rt_spawn(rt, NULL, forever, NULL), 0);
+    double t0 = now_ms();
+    rt_shutdown(rt);
+    cr_assert_lt(now_ms() - t0, 2000.0);
+}
