@@ -175,6 +175,57 @@ BRAID_API int braid_sleep_until(int64_t deadline);
 /* braid_sleep_until(braid_now() + ns); ns <= 0 behaves as braid_yield(). */
 BRAID_API int braid_sleep(int64_t ns);
 
+/* ---- waiting on tasks (asyncio.wait_for, shield, wait, gather) ---------- */
+
+/* braid_await with a deadline: t's status, or -ETIMEDOUT (t keeps
+ * running). Never runs t inline (a deadline could not be kept). If the
+ * caller is cancelled, t is cancelled and awaited (as braid_await does).
+ * Errors as braid_await, plus -ETIMEDOUT. */
+BRAID_API int braid_await_until(braid_task *t, int64_t *result, int64_t deadline);
+
+/* asyncio.wait_for: await t for at most timeout ns; on timeout t is
+ * cancelled, awaited, and the call returns -ETIMEDOUT (or t's own status if
+ * it finished anyway). Errors as braid_await_until. */
+BRAID_API int braid_wait_for(braid_task *t, int64_t timeout, int64_t *result);
+
+/* asyncio.shield: await t, but if the caller is cancelled return
+ * -ECANCELED at once and leave t running. */
+BRAID_API int braid_shield(braid_task *t, int64_t *result);
+
+/* A set of tasks delivered in completion order (asyncio.as_completed).
+ * The tasks are borrowed: keep your references until braid_waitset_free. */
+typedef struct braid_waitset braid_waitset;
+/* From a coroutine, which alone may call _next. Tasks already done come
+ * first, in input order. Errors: -EINVAL, -EPERM, -ENOMEM. */
+BRAID_API int braid_waitset_new(braid_waitset **out, braid_task *const *tasks, size_t n);
+/* Wait until another task of the set ends; *index is its position in the
+ * array given to _new. Returns 0, -ENOENT (all delivered), -ETIMEDOUT,
+ * -ECANCELED, -EPERM (not the creating coroutine), -EINVAL. */
+BRAID_API int braid_waitset_next(braid_waitset *ws, int64_t deadline, size_t *index);
+BRAID_API void braid_waitset_free(braid_waitset *ws);
+
+#define BRAID_WAIT_ALL 0
+#define BRAID_WAIT_FIRST_COMPLETED 1
+#define BRAID_WAIT_FIRST_ERROR 2
+/* asyncio.wait: wait until all / the first / the first failed (or all) of
+ * the tasks end, or the deadline. Cancels nothing. *ndone (may be NULL)
+ * receives how many had ended when it returned; look at each with
+ * braid_task_done. Returns 0, -ETIMEDOUT, -ECANCELED, -EINVAL, -EPERM. */
+BRAID_API int braid_wait(braid_task *const *tasks, size_t n, int mode, int64_t deadline,
+                         size_t *ndone);
+
+#define BRAID_GATHER_RETURN_ERRORS 1u
+/* asyncio.gather: wait for every task; results[i] (if results is not NULL)
+ * gets task i's result when its status is 0, statuses[i] (if not NULL) its
+ * status, or -EINPROGRESS if the call returned before it ended.
+ * Default: returns 0 when all succeeded, else the first error as soon as it
+ * happens (the others keep running). With BRAID_GATHER_RETURN_ERRORS: waits
+ * for all and returns 0; errors are in statuses (return_exceptions=True).
+ * If the caller is cancelled, every task is cancelled and the call returns
+ * -ECANCELED. Errors: -EINVAL, -EPERM, -ENOMEM, -ECANCELED. */
+BRAID_API int braid_gather(braid_task *const *tasks, size_t n, int64_t *results, int *statuses,
+                           unsigned flags);
+
 /* Take another reference to t (for another owner). Returns t. */
 BRAID_API braid_task *braid_task_retain(braid_task *t);
 /* Drop a reference. The task keeps running if it has not ended; its memory

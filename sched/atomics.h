@@ -42,6 +42,7 @@ static inline bool braid__cas_seqcst(braid__aword *p, uintptr_t *expected, uintp
                                                    memory_order_seq_cst);
 }
 static inline uintptr_t braid__fetch_add(braid__aword *p, uintptr_t v) { return atomic_fetch_add_explicit(p, v, memory_order_acq_rel); }
+static inline uintptr_t braid__xchg(braid__aword *p, uintptr_t v) { return atomic_exchange_explicit(p, v, memory_order_acq_rel); }
 static inline uintptr_t braid__fetch_add_seqcst(braid__aword *p, uintptr_t v) { return atomic_fetch_add_explicit(p, v, memory_order_seq_cst); }
 static inline uintptr_t braid__fetch_add_relaxed(braid__aword *p, uintptr_t v) { return atomic_fetch_add_explicit(p, v, memory_order_relaxed); }
 static inline void braid__fence_seqcst(void) { atomic_thread_fence(memory_order_seq_cst); }
@@ -82,6 +83,16 @@ static inline bool braid__cas_seqcst(braid__aword *p, uintptr_t *expected, uintp
     return braid__cas(p, expected, desired); /* _full is sequentially consistent */
 }
 static inline uintptr_t braid__fetch_add(braid__aword *p, uintptr_t v) { return AO_fetch_and_add_full(p, v); }
+static inline uintptr_t braid__xchg(braid__aword *p, uintptr_t v)
+{
+    AO_t old = AO_load(p);
+    for (;;) {
+        AO_t seen = AO_fetch_compare_and_swap_full(p, old, v);
+        if (seen == old)
+            return old;
+        old = seen;
+    }
+}
 static inline uintptr_t braid__fetch_add_seqcst(braid__aword *p, uintptr_t v) { return AO_fetch_and_add_full(p, v); }
 static inline uintptr_t braid__fetch_add_relaxed(braid__aword *p, uintptr_t v) { return AO_fetch_and_add(p, v); }
 static inline void braid__fence_seqcst(void) { AO_nop_full(); }

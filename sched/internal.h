@@ -81,6 +81,13 @@ typedef struct braid__waiter {
     braid_task *task;
     braid__a32 futex; /* thread waiter: 0 until woken */
     bool linked;      /* guarded by the awaited task's WLOCK */
+    /* If set, the completer calls hook(n, w) instead of waking task or the
+     * thread; it runs under the awaited task's WLOCK, so it must be short
+     * (wait.c uses it to collect completions in order). */
+    void (*hook)(struct braid__waiter *n, braid__worker *w);
+    void *ctx;
+    size_t index;
+    struct braid__waiter *done_next;
 } braid__waiter;
 
 struct braid_task {
@@ -226,6 +233,12 @@ void braid__suspend(braid__worker *w, braid_task *self, int action);
 /* braid_yield's shortcut: switch straight to the next yielded task when the
  * loop's choice is known. false: go through the loop (braid__suspend). */
 bool braid__yield_fast(braid__worker *w, braid_task *self);
+/* time.c: suspend the current task until something wakes it (0; callers
+ * re-check their condition, wake-ups may be stray), its deadline passes
+ * (-ETIMEDOUT; BRAID_FOREVER: none) or it is cancelled (-ECANCELED, also
+ * checked before suspending). *wp is updated: the task may move. */
+int braid__park(braid__worker **wp, braid_task *self, int64_t deadline);
+
 /* A timer with this deadline became the earliest of its heap: make sure
  * some parked worker wakes for it (worker.c, park protocol step 6). */
 void braid__timer_armed(braid_rt *rt, int64_t deadline);
@@ -265,6 +278,11 @@ bool braid__task_claim(braid_task *t, bool drop_queue_ref);
 bool braid__waiter_add(braid_task *t, braid__waiter *n);
 void braid__waiter_remove(braid_task *t, braid__waiter *n);
 bool braid__take_cancel(braid_task *self);
+/* rt.c: wait (never inline) until t is DONE: 0, -ETIMEDOUT, -ECANCELED,
+ * -EDEADLK. */
+int braid__wait_done(braid__worker *w, braid_task *self, braid_task *t, int64_t deadline);
+/* rt.c: status of a DONE task (0 or negative), *result when 0. */
+int braid__status_of(braid_task *t, int64_t *result);
 void braid__slab_destroy(braid_rt *rt);
 void braid__cancel_all(braid_rt *rt);
 

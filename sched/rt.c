@@ -250,7 +250,7 @@ int braid_rt_spawn(braid_rt *rt, braid_task **out, braid_fn fn, void *arg)
     return 0;
 }
 
-static int status_of(braid_task *t, int64_t *result)
+int braid__status_of(braid_task *t, int64_t *result)
 {
     /* Acquire: pairs with the completion's release; t->ret is then final. */
     (void)braid__load_acquire(&t->state);
@@ -299,7 +299,7 @@ static bool stack_room(braid_task *self)
     return (size_t)(&probe - lo) > INLINE_STACK_MARGIN;
 }
 
-static int wait_done(braid__worker *w, braid_task *self, braid_task *t)
+int braid__wait_done(braid__worker *w, braid_task *self, braid_task *t, int64_t deadline)
 {
     for (braid_task *p = self->parent; p != NULL; p = p->parent)
         if (p == t)
@@ -310,16 +310,15 @@ static int wait_done(braid__worker *w, braid_task *self, braid_task *t)
     if (!braid__waiter_add(t, &n))
         return 0;
     for (;;) {
-        braid__suspend(w, self, ACT_WAIT);
-        w = braid__worker_current();
+        int err = braid__park(&w, self, deadline);
         /* Acquire: pairs with the completion's release (t->ret). */
         if ((braid__load_acquire(&t->state) & ST_MASK) == ST_DONE) {
             braid__waiter_remove(t, &n); /* waits out a completer still waking */
             return 0;
         }
-        if (braid__take_cancel(self)) {
+        if (err != 0) {
             braid__waiter_remove(t, &n);
-            return -ECANCELED;
+            return err;
         }
     }
 }
@@ -344,26 +343,32 @@ static __attribute__((noinline)) int await_slow(braid__worker *w, braid_task *t,
                  * handle; nobody else can touch the word. */
                 braid__store_relaxed(&t->state, ST_RUNNING | 2 * REF_ONE);
                 run_inline(w, self, t, true);
-                return status_of(t, result);
+                return braid__status_of(t, result);
             }
             if (braid__task_claim(t, true)) {
                 run_inline(w, self, t, false);
-                return status_of(t, result);
+                return braid__status_of(t, result);
             }
             braid__task_drop(w, t, 1); /* claimed elsewhere: drop the entry */
         } else if (braid__task_claim(t, false)) {
             run_inline(w, self, t, false);
-            return status_of(t, result);
+            return braid__status_of(t, result);
         }
         w = braid__worker_current();
         st = braid__load_acquire(&t->state);
     }
     if ((st & ST_MASK) != ST_DONE) {
-        int err = wait_done(w, self, t);
+        int err = braid__wait_done(w, self, t, BRAID_FOREVER);
+        if (err == -ECANCELED) {
+            /* asyncio: a task cancelled while it awaits another passes the
+             * cancellation on, then waits for it (braid_shield does not). */
+            braid_cancel(t);
+            err = braid__wait_done(braid__worker_current(), self, t, BRAID_FOREVER);
+        }
         if (err != 0)
             return err;
     }
-    return status_of(t, result);
+    return braid__status_of(t, result);
 }
 
 int braid_await(braid_task *t, int64_t *result)
@@ -380,7 +385,7 @@ int braid_await(braid_task *t, int64_t *result)
         braid__deque_take_if(&w->dq, (uintptr_t)t) != 0) {
         braid__store_relaxed(&t->state, ST_RUNNING | 2 * REF_ONE);
         run_inline(w, w->cur, t, true);
-        return status_of(t, result);
+        return braid__status_of(t, result);
     }
     return await_slow(w, t, result);
 }
@@ -424,7 +429,7 @@ int braid_rt_block_on(braid_rt *rt, braid_fn fn, void *arg, int64_t *result)
     /* Acquire: pairs with the completer's release store of the word. */
     while (braid__load32_acquire(&n.futex) == 0)
         braid__futex_wait(&n.futex, 0);
-    int status = status_of(t, result);
+    int status = braid__status_of(t, result);
     braid_task_release(t);
     return status;
 }

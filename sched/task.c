@@ -276,7 +276,9 @@ void braid__task_complete(braid__worker *w, braid_task *t)
         braid__waiter *next = n->next;
         braid_task *wt = n->task;
         n->linked = false;
-        if (wt != NULL) {
+        if (n->hook != NULL) {
+            n->hook(n, w);
+        } else if (wt != NULL) {
             braid__wake(w, wt);
         } else {
             /* Release: the thread's acquire load of futex sees DONE and ret. */

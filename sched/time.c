@@ -1,5 +1,6 @@
-/* time.c - braid_now and sleep: arm a timer on the current worker's heap,
- * suspend, disarm on the way out.
+/* time.c - braid_now, sleep, and braid__park, the one way a task waits
+ * with a deadline: arm a timer on the current worker's heap, suspend,
+ * disarm on the way out.
  *
  * A sleeper's timer node lives on its own stack. The heap it was armed on
  * (that of the worker it slept on) fires it, or another idle worker does
@@ -18,6 +19,41 @@ int64_t braid_now(void)
     return braid__clock_ns();
 }
 
+int braid__park(braid__worker **wp, braid_task *self, int64_t deadline)
+{
+    braid__worker *w = *wp;
+    if (braid__take_cancel(self))
+        return -ECANCELED;
+    braid__timer tm = {.deadline = deadline, .index = BRAID__TIMER_NONE, .data = self};
+    braid__timer_heap *h = NULL;
+    if (deadline != BRAID_FOREVER) {
+        if (deadline <= braid__clock_ns())
+            return -ETIMEDOUT;
+        h = &w->timers;
+        pthread_mutex_lock(&h->lock);
+        int err = braid__timer_add(h, &tm);
+        bool earliest = err == 0 && tm.index == 0;
+        pthread_mutex_unlock(&h->lock);
+        if (err != 0)
+            return err;
+        if (earliest)
+            braid__timer_armed(w->rt, deadline);
+    }
+    braid__suspend(w, self, ACT_WAIT);
+    *wp = braid__worker_current();
+    bool fired = false;
+    if (h != NULL) {
+        pthread_mutex_lock(&h->lock);
+        fired = tm.fired;
+        if (!fired)
+            braid__timer_remove(h, &tm);
+        pthread_mutex_unlock(&h->lock);
+    }
+    if (braid__take_cancel(self))
+        return -ECANCELED;
+    return fired ? -ETIMEDOUT : 0;
+}
+
 int braid_sleep_until(int64_t deadline)
 {
     braid__worker *w = braid__worker_current();
@@ -26,35 +62,13 @@ int braid_sleep_until(int64_t deadline)
     braid_task *self = w->cur;
     if (deadline <= braid__clock_ns())
         return braid_yield(); /* asyncio.sleep(0) */
-    if (braid__take_cancel(self))
-        return -ECANCELED;
-    braid__timer tm = {.deadline = deadline, .index = BRAID__TIMER_NONE, .data = self};
-    braid__timer_heap *h = &w->timers;
-    braid_rt *rt = w->rt;
     for (;;) {
-        pthread_mutex_lock(&h->lock);
-        int err = braid__timer_add(h, &tm);
-        bool earliest = err == 0 && tm.index == 0;
-        pthread_mutex_unlock(&h->lock);
+        int err = braid__park(&w, self, deadline);
+        if (err == -ETIMEDOUT)
+            return 0; /* the sleep is over */
         if (err != 0)
             return err;
-        if (earliest)
-            braid__timer_armed(rt, deadline);
-        braid__suspend(w, self, ACT_WAIT);
-        w = braid__worker_current();
-        pthread_mutex_lock(&h->lock);
-        bool fired = tm.fired;
-        if (!fired)
-            braid__timer_remove(h, &tm);
-        pthread_mutex_unlock(&h->lock);
-        if (braid__take_cancel(self))
-            return -ECANCELED;
-        if (fired)
-            return 0;
-        /* A stray wake-up (a stale notification): sleep on. */
-        if (deadline <= braid__clock_ns())
-            return 0;
-        h = &w->timers;
+        /* woken by a stray notification: sleep on */
     }
 }
 

@@ -341,23 +341,56 @@ Test(cancel, delivered_once_and_body_may_recover, .timeout = 10)
     rt_done(rt);
 }
 
+static atomic_int awaiter_started;
+
 static int64_t waits_on(void *arg)
 {
+    atomic_store(&awaiter_started, 1);
     return braid_await((braid_task *)arg, NULL);
+}
+
+static int64_t shields(void *arg)
+{
+    atomic_store(&awaiter_started, 1);
+    return braid_shield((braid_task *)arg, NULL);
+}
+
+/* Spawn fn(slow) and return once it has started (so a cancel reaches it
+ * running, not before it starts). */
+static braid_task *spawn_started(braid_fn fn, braid_task *slow)
+{
+    braid_task *w;
+    atomic_store(&awaiter_started, 0);
+    cr_assert_eq(braid_spawn(&w, fn, slow), 0);
+    while (!atomic_load(&awaiter_started))
+        braid_yield();
+    braid_yield();
+    return w;
 }
 
 static int64_t main_cancel_awaiter(void *arg)
 {
     (void)arg;
+    /* asyncio: cancelling a task that awaits another cancels that one too,
+     * and the awaiter reports what it reports. */
     braid_task *slow, *w;
     cr_assert_eq(braid_spawn(&slow, until_cancelled, NULL), 0);
     braid_yield();
-    cr_assert_eq(braid_spawn(&w, waits_on, slow), 0);
-    braid_yield();
-    braid_yield();
+    w = spawn_started(waits_on, slow);
     cr_assert_eq(braid_cancel(w), 1);
     cr_assert_eq(braid_await(w, NULL), -ECANCELED);
-    cr_assert_eq(braid_task_done(slow), 0, "the awaited task keeps running");
+    cr_assert_eq(braid_task_done(slow), 1, "the awaited task was cancelled with it");
+    cr_assert_eq(braid_await(slow, NULL), -ECANCELED);
+    braid_task_release(w);
+    braid_task_release(slow);
+
+    /* braid_shield: the awaiter gives up, the awaited task runs on. */
+    cr_assert_eq(braid_spawn(&slow, until_cancelled, NULL), 0);
+    braid_yield();
+    w = spawn_started(shields, slow);
+    cr_assert_eq(braid_cancel(w), 1);
+    cr_assert_eq(braid_await(w, NULL), -ECANCELED);
+    cr_assert_eq(braid_task_done(slow), 0, "a shielded task keeps running");
     braid_cancel(slow);
     cr_assert_eq(braid_await(slow, NULL), -ECANCELED);
     braid_task_release(w);
@@ -365,7 +398,7 @@ static int64_t main_cancel_awaiter(void *arg)
     return 0;
 }
 
-Test(cancel, awaiter_wakes_with_ecanceled, .timeout = 10)
+Test(cancel, awaiter_cancellation_passes_to_the_awaited_unless_shielded, .timeout = 10)
 {
     for (unsigned nw = 1; nw <= 2; nw++) {
         braid_rt *rt = rt_make(nw);
