@@ -70,8 +70,8 @@ typedef struct braid_rt_opts {
     /* Nonzero: do not install the SIGSEGV handler that reports coroutine
      * stack overflows (for hosts that own SIGSEGV). */
     int no_overflow_handler;
-    /* Seed of the per-worker random generators (victim choice). 0: fixed
-     * default, so runs are repeatable. */
+    /* Seed of the per-worker random generators (braid_rand_*, and victim
+     * choice). 0: a fixed default, so runs are repeatable. */
     uint64_t seed;
     /* Room for growth; keep zero. */
     uint64_t reserved[8];
@@ -225,6 +225,127 @@ BRAID_API int braid_wait(braid_task *const *tasks, size_t n, int mode, int64_t d
  * -ECANCELED. Errors: -EINVAL, -EPERM, -ENOMEM, -ECANCELED. */
 BRAID_API int braid_gather(braid_task *const *tasks, size_t n, int64_t *results, int *statuses,
                            unsigned flags);
+
+/* ---- synchronisation (asyncio.Event, Lock, Semaphore, Condition,
+ * Barrier, Queue, Future) --------------------------------------------------
+ * Coroutine-aware: waiting suspends the coroutine, never its worker thread.
+ * Objects are not tied to a runtime. Every waiting call has an _until form
+ * (deadline, -ETIMEDOUT) and returns -ECANCELED if the caller is cancelled;
+ * when a grant (the lock, a permit, a value) races a timeout or a cancel,
+ * the grant wins and the call succeeds. Waiting calls return -EPERM outside
+ * a coroutine (futures excepted: plain threads may wait on them). _free
+ * requires that nobody waits. All calls are safe from any thread. */
+typedef struct braid_event braid_event;
+typedef struct braid_mutex braid_mutex;
+typedef struct braid_sem braid_sem;
+typedef struct braid_cond braid_cond;
+typedef struct braid_barrier braid_barrier;
+typedef struct braid_chan braid_chan;
+typedef struct braid_future braid_future;
+
+/* Event: set wakes every waiter; stays set until cleared. */
+BRAID_API int braid_event_new(braid_event **out);
+BRAID_API void braid_event_free(braid_event *e);
+BRAID_API int braid_event_set(braid_event *e);
+BRAID_API int braid_event_clear(braid_event *e);
+BRAID_API int braid_event_is_set(braid_event *e);
+BRAID_API int braid_event_wait(braid_event *e);
+BRAID_API int braid_event_wait_until(braid_event *e, int64_t deadline);
+
+/* Mutex owned by a task; unlock hands it to the longest waiter (FIFO).
+ * lock: -EDEADLK if the caller owns it. trylock: -EBUSY. unlock: -EPERM if
+ * the caller does not own it. */
+BRAID_API int braid_mutex_new(braid_mutex **out);
+BRAID_API void braid_mutex_free(braid_mutex *x);
+BRAID_API int braid_mutex_lock(braid_mutex *x);
+BRAID_API int braid_mutex_lock_until(braid_mutex *x, int64_t deadline);
+BRAID_API int braid_mutex_trylock(braid_mutex *x);
+BRAID_API int braid_mutex_unlock(braid_mutex *x);
+
+/* Semaphore with `initial` permits; max > 0 makes it bounded (release past
+ * max: -EOVERFLOW, asyncio.BoundedSemaphore), 0 unbounded. Permits go to
+ * waiters in FIFO order. */
+BRAID_API int braid_sem_new(braid_sem **out, long initial, long max);
+BRAID_API void braid_sem_free(braid_sem *s);
+BRAID_API int braid_sem_acquire(braid_sem *s);
+BRAID_API int braid_sem_acquire_until(braid_sem *s, int64_t deadline);
+BRAID_API int braid_sem_release(braid_sem *s);
+BRAID_API long braid_sem_value(braid_sem *s);
+
+/* Condition used with a braid_mutex the caller holds: wait releases it,
+ * waits for a notify, and re-acquires it before returning (also on timeout
+ * or cancel). notify wakes up to n waiters and returns how many. */
+BRAID_API int braid_cond_new(braid_cond **out);
+BRAID_API void braid_cond_free(braid_cond *c);
+BRAID_API int braid_cond_wait(braid_cond *c, braid_mutex *x);
+BRAID_API int braid_cond_wait_until(braid_cond *c, braid_mutex *x, int64_t deadline);
+BRAID_API int braid_cond_notify(braid_cond *c, int n);
+BRAID_API int braid_cond_notify_all(braid_cond *c);
+
+/* Barrier for `parties` tasks: wait returns the caller's arrival index
+ * (0 .. parties-1) once all arrived; reusable round after round. */
+BRAID_API int braid_barrier_new(braid_barrier **out, unsigned parties);
+BRAID_API void braid_barrier_free(braid_barrier *b);
+BRAID_API int braid_barrier_wait(braid_barrier *b);
+
+/* Channel: a bounded MPMC FIFO of intptr_t (asyncio.Queue), capacity >= 1.
+ * send blocks while full, recv while empty. close (asyncio's shutdown):
+ * later sends fail with -EPIPE, blocked senders too; receivers drain what
+ * is buffered, then get -EPIPE. try_send / try_recv: -EAGAIN instead of
+ * blocking. close twice: -EALREADY. */
+BRAID_API int braid_chan_new(braid_chan **out, size_t capacity);
+BRAID_API void braid_chan_free(braid_chan *c);
+BRAID_API int braid_chan_send(braid_chan *c, intptr_t v);
+BRAID_API int braid_chan_send_until(braid_chan *c, intptr_t v, int64_t deadline);
+BRAID_API int braid_chan_try_send(braid_chan *c, intptr_t v);
+BRAID_API int braid_chan_recv(braid_chan *c, intptr_t *v);
+BRAID_API int braid_chan_recv_until(braid_chan *c, intptr_t *v, int64_t deadline);
+BRAID_API int braid_chan_try_recv(braid_chan *c, intptr_t *v);
+BRAID_API int braid_chan_close(braid_chan *c);
+BRAID_API long braid_chan_len(braid_chan *c);
+
+/* Future: completed once (resolve with a value, or fail with a negative
+ * errno) from any thread, including threads braid does not own; awaited by
+ * any number of coroutines or plain threads; a second completion returns
+ * -EALREADY. Callbacks registered with on_done run once, in registration
+ * order, on the completing thread (at once if already done). */
+BRAID_API int braid_future_new(braid_future **out);
+BRAID_API void braid_future_free(braid_future *f);
+BRAID_API int braid_future_resolve(braid_future *f, int64_t value);
+BRAID_API int braid_future_fail(braid_future *f, int err);
+BRAID_API int braid_future_done(braid_future *f);
+/* 0 and *value, or the failure's errno, -ETIMEDOUT, -ECANCELED. */
+BRAID_API int braid_future_await(braid_future *f, int64_t *value);
+BRAID_API int braid_future_await_until(braid_future *f, int64_t *value, int64_t deadline);
+BRAID_API int braid_future_on_done(braid_future *f, void (*fn)(braid_future *f, void *arg),
+                                   void *arg);
+
+/* ---- errors as exceptions ------------------------------------------------ */
+
+/* Record a message for the calling task's failure and return err (a
+ * negative errno; anything else becomes -EINVAL), so a body can write
+ * `return braid_fail(-EIO, "reading %s", path);`. Outside a coroutine only
+ * returns err. A failed task whose status nobody observed (await, gather,
+ * wait_for, ...) is reported on stderr when its memory is reused, as
+ * asyncio reports "Task exception was never retrieved" (cancellations are
+ * not reported). */
+BRAID_API int braid_fail(int err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* The message recorded by braid_fail in t's body, or NULL. Valid while the
+ * caller holds its reference to t. */
+BRAID_API const char *braid_task_message(braid_task *t);
+
+/* ---- random ---------------------------------------------------------------- */
+
+/* 64 random bits from the calling worker's generator (seeded from
+ * braid_rt_opts.seed), or from a per-thread one outside the workers. Not
+ * for cryptography. */
+BRAID_API uint64_t braid_rand_u64(void);
+/* Uniform in [lo, hi) (random.uniform). */
+BRAID_API double braid_rand_uniform(double lo, double hi);
 
 /* Take another reference to t (for another owner). Returns t. */
 BRAID_API braid_task *braid_task_retain(braid_task *t);

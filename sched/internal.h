@@ -103,6 +103,9 @@ struct braid_task {
                           * fast-path transitions (written by its runner) */
     /* Colder. */
     braid__stack *stack; /* the stack this task owns (NULL: none, inline) */
+    char *msg;           /* braid_fail's message, or NULL; freed with the task */
+    bool detached;       /* spawned without a handle */
+    braid__a32 retrieved; /* its status was observed (await, gather, ...) */
     braid_task *qnext;   /* link in owner-private FIFOs and free lists */
     braid__waiter *waiters; /* guarded by WLOCK */
     braid_rt *rt;
@@ -123,7 +126,8 @@ struct braid__worker {
     braid_task *yq_tail;
     unsigned inject_countdown; /* ticks until the injection queue goes first */
     unsigned yield_countdown;  /* ticks until the yield queue goes first */
-    uint64_t rng;
+    uint64_t rng;         /* victim choice */
+    uint64_t urng;        /* braid_rand_u64 (splitmix64 state) */
     braid_task *cur;      /* innermost task running on this worker */
     int action;           /* set by a coroutine before it switches back */
     braid_task *action_task;
@@ -262,7 +266,8 @@ static inline braid_task *braid__task_alloc_fast(braid_rt *rt, braid__worker *w)
 
 static inline void braid__task_free_fast(braid_rt *rt, braid__worker *w, braid_task *t)
 {
-    if (__builtin_expect(w == NULL || w->rt != rt || w->nfree >= LOCAL_FREE_MAX, 0)) {
+    if (__builtin_expect(w == NULL || w->rt != rt || w->nfree >= LOCAL_FREE_MAX ||
+                             t->msg != NULL || t->ret < 0, 0)) {
         braid__task_free(rt, w, t);
         return;
     }

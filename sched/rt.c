@@ -127,6 +127,7 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
         w->rng = (z ^ (z >> 31)) | 1;
+        w->urng = rt->seed ^ (0xD1B54A32D192ED03ULL * (i + 1));
         braid__stack_pool_init(&w->stacks, &rt->stacks, 64);
         braid__timer_heap_init(&w->timers);
         w->timers_ready = true;
@@ -182,6 +183,8 @@ static braid_task *task_new(braid_rt *rt, braid__worker *w, braid_fn fn, void *a
      * waiters NULL, rt fixed for the slab's life). */
     t->fn = fn;
     t->arg = arg;
+    t->detached = !handle;
+    braid__store32_release(&t->retrieved, 0);
     /* Release: a claimer's acquire (CAS or load) sees the fields above. */
     braid__store_release(&t->state, ST_IDLE | (handle ? 3 : 2) * REF_ONE);
     return t;
@@ -255,6 +258,9 @@ int braid__status_of(braid_task *t, int64_t *result)
     /* Acquire: pairs with the completion's release; t->ret is then final. */
     (void)braid__load_acquire(&t->state);
     int64_t r = t->ret;
+    /* Release store (several awaiters may store 1 at once): read when the
+     * task is freed, after the last reference's acquire. */
+    braid__store32_release(&t->retrieved, 1);
     if (r < 0)
         return r < INT_MIN ? INT_MIN : (int)r;
     if (result != NULL)

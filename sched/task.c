@@ -12,6 +12,9 @@
  * malloc, and threads that are not workers use the shared list.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +110,16 @@ braid_task *braid__task_alloc(braid_rt *rt, braid__worker *w)
     return t;
 }
 
+/* asyncio's "Task exception was never retrieved": a task that failed and
+ * whose status nobody looked at is reported when its memory is reused. */
+static void report_unretrieved(braid_task *t)
+{
+    int err = t->ret < INT_MIN ? INT_MIN : (int)t->ret;
+    fprintf(stderr, "braid: task %p (body %p) failed with %d (%s)%s%s, and nobody awaited it\n",
+            (void *)t, (void *)(uintptr_t)t->fn, err, braid_strerror(err), t->msg ? ": " : "",
+            t->msg ? t->msg : "");
+}
+
 static void free_spill(braid_rt *rt, braid__worker *w)
 {
     {
@@ -136,7 +149,14 @@ void braid__task_free(braid_rt *rt, braid__worker *w, braid_task *t)
      * waiters NULL, rt set (for life). Relaxed store of FREE: no queue names
      * the task any more (its queue reference is gone); only the shutdown
      * sweep still reads the word, and it skips FREE and DONE alike. */
+    if ((braid__load_relaxed(&t->state) & ST_MASK) == ST_DONE && t->ret < 0 &&
+        t->ret != -ECANCELED && !braid__load32_acquire(&t->retrieved))
+        report_unretrieved(t);
     braid__store_relaxed(&t->state, ST_FREE);
+    if (t->msg != NULL) {
+        free(t->msg);
+        t->msg = NULL;
+    }
     if (w != NULL && w->rt == rt) {
         t->qnext = w->free;
         w->free = t;
@@ -370,4 +390,28 @@ void braid__slab_destroy(braid_rt *rt)
     rt->chunks = NULL;
     rt->gfree = NULL;
     rt->ngfree = 0;
+}
+
+int braid_fail(int err, const char *fmt, ...)
+{
+    if (err >= 0)
+        err = -EINVAL;
+    braid__worker *w = braid__worker_current();
+    braid_task *self = w != NULL ? w->cur : NULL;
+    if (self == NULL || fmt == NULL)
+        return err;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL; /* out of memory: the status alone still reports it */
+    va_end(ap);
+    free(self->msg);
+    self->msg = msg;
+    return err;
+}
+
+const char *braid_task_message(braid_task *t)
+{
+    return t != NULL ? t->msg : NULL;
 }

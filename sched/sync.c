@@ -1,0 +1,833 @@
+/* sync.c - coroutine-aware synchronisation: event, mutex, semaphore,
+ * condition, barrier, channel, future.
+ *
+ * Owns the wait queues of these objects. Waiting suspends the coroutine,
+ * never the worker thread (futures can also be waited for by plain threads).
+ * Every object has a pthread mutex held for a few instructions; a waiter
+ * queues a node on its own stack, drops the lock and parks (braid__park:
+ * deadline and cancellation included). A waker, with the lock held,
+ * unlinks the node, records the outcome in it (`done`, `result`, `value`)
+ * and wakes the task. Because the waker holds the lock while it touches the
+ * node, and a waiter that wakes for another reason (deadline, cancel) must
+ * take the lock to unlink itself, a node is never touched after its owner
+ * left. When a grant and a timeout or cancel race, the grant wins: the
+ * caller got the lock / permit / value and the call returns success.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "futex.h"
+#include "internal.h"
+
+typedef struct qnode {
+    struct qnode *next, *prev;
+    braid_task *task; /* NULL: a plain thread, woken through futex */
+    braid__a32 futex;
+    bool done;        /* the waker decided this waiter's outcome */
+    int result;       /* 0, or why (e.g. -EPIPE: the channel closed) */
+    intptr_t value;   /* channels: the value handed over */
+} qnode;
+
+typedef struct waitq {
+    qnode *head, *tail;
+} waitq;
+
+static void q_push(waitq *q, qnode *n)
+{
+    n->next = NULL;
+    n->prev = q->tail;
+    if (q->tail != NULL)
+        q->tail->next = n;
+    else
+        q->head = n;
+    q->tail = n;
+}
+
+static void q_unlink(waitq *q, qnode *n)
+{
+    if (n->prev != NULL)
+        n->prev->next = n->next;
+    else
+        q->head = n->next;
+    if (n->next != NULL)
+        n->next->prev = n->prev;
+    else
+        q->tail = n->prev;
+    n->next = n->prev = NULL;
+}
+
+/* With the object's lock held: decide n's outcome, unlink it, wake it. */
+static void q_grant(waitq *q, qnode *n, int result)
+{
+    q_unlink(q, n);
+    n->done = true;
+    n->result = result;
+    if (n->task != NULL) {
+        /* Not worker_here: inlined after a switch it could be stale. */
+        braid__wake(braid__worker_current(), n->task);
+    } else {
+        /* Release: the thread's acquire load sees done/result/value. */
+        braid__store32_release(&n->futex, 1);
+        braid__futex_wake(&n->futex, 1);
+    }
+}
+
+static void q_grant_all(waitq *q, int result)
+{
+    while (q->head != NULL)
+        q_grant(q, q->head, result);
+}
+
+/* With *m held: queue n on q and wait for a grant, the deadline or a
+ * cancellation. Returns with *m held: n->result if granted, else the
+ * error. Coroutines park; other threads block on a futex (deadline only). */
+static int q_wait(pthread_mutex_t *m, waitq *q, qnode *n, int64_t deadline)
+{
+    braid__worker *w = braid__worker_current();
+    n->done = false;
+    n->result = 0;
+    n->task = (w != NULL) ? w->cur : NULL;
+    braid__store32_release(&n->futex, 0);
+    q_push(q, n);
+    for (;;) {
+        int err = 0;
+        pthread_mutex_unlock(m);
+        if (n->task != NULL) {
+            err = braid__park(&w, n->task, deadline);
+        } else {
+            braid__futex_wait_until(&n->futex, 0, deadline);
+            if (braid__load32_acquire(&n->futex) == 0 && braid__clock_ns() >= deadline)
+                err = -ETIMEDOUT;
+        }
+        pthread_mutex_lock(m);
+        if (n->done)
+            return n->result; /* a grant wins over a timeout or cancel */
+        if (err != 0) {
+            q_unlink(q, n);
+            return err;
+        }
+    }
+}
+
+static int need_coroutine(void)
+{
+    braid__worker *w = braid__worker_current();
+    return (w != NULL && w->cur != NULL) ? 0 : -EPERM;
+}
+
+/* ---- event ------------------------------------------------------------ */
+
+struct braid_event {
+    pthread_mutex_t m;
+    bool set;
+    waitq q;
+};
+
+int braid_event_new(braid_event **out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    braid_event *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return -ENOMEM;
+    pthread_mutex_init(&e->m, NULL);
+    *out = e;
+    return 0;
+}
+
+void braid_event_free(braid_event *e)
+{
+    if (e == NULL)
+        return;
+    pthread_mutex_destroy(&e->m);
+    free(e);
+}
+
+int braid_event_set(braid_event *e)
+{
+    if (e == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&e->m);
+    e->set = true;
+    q_grant_all(&e->q, 0);
+    pthread_mutex_unlock(&e->m);
+    return 0;
+}
+
+int braid_event_clear(braid_event *e)
+{
+    if (e == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&e->m);
+    e->set = false;
+    pthread_mutex_unlock(&e->m);
+    return 0;
+}
+
+int braid_event_is_set(braid_event *e)
+{
+    if (e == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&e->m);
+    int s = e->set;
+    pthread_mutex_unlock(&e->m);
+    return s;
+}
+
+int braid_event_wait_until(braid_event *e, int64_t deadline)
+{
+    if (e == NULL)
+        return -EINVAL;
+    int err = need_coroutine();
+    if (err != 0)
+        return err;
+    pthread_mutex_lock(&e->m);
+    qnode n;
+    if (!e->set)
+        err = q_wait(&e->m, &e->q, &n, deadline);
+    pthread_mutex_unlock(&e->m);
+    return err;
+}
+
+int braid_event_wait(braid_event *e)
+{
+    return braid_event_wait_until(e, BRAID_FOREVER);
+}
+
+/* ---- mutex (ownership handed to the first waiter: FIFO, no barging) --- */
+
+struct braid_mutex {
+    pthread_mutex_t m;
+    braid_task *owner;
+    waitq q;
+};
+
+int braid_mutex_new(braid_mutex **out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    braid_mutex *x = calloc(1, sizeof *x);
+    if (x == NULL)
+        return -ENOMEM;
+    pthread_mutex_init(&x->m, NULL);
+    *out = x;
+    return 0;
+}
+
+void braid_mutex_free(braid_mutex *x)
+{
+    if (x == NULL)
+        return;
+    pthread_mutex_destroy(&x->m);
+    free(x);
+}
+
+int braid_mutex_lock_until(braid_mutex *x, int64_t deadline)
+{
+    if (x == NULL)
+        return -EINVAL;
+    int err = need_coroutine();
+    if (err != 0)
+        return err;
+    braid_task *self = braid__worker_current()->cur;
+    pthread_mutex_lock(&x->m);
+    if (x->owner == NULL) {
+        x->owner = self;
+    } else if (x->owner == self) {
+        err = -EDEADLK;
+    } else {
+        qnode n;
+        err = q_wait(&x->m, &x->q, &n, deadline); /* granted: we own it */
+    }
+    pthread_mutex_unlock(&x->m);
+    return err;
+}
+
+int braid_mutex_lock(braid_mutex *x)
+{
+    return braid_mutex_lock_until(x, BRAID_FOREVER);
+}
+
+int braid_mutex_trylock(braid_mutex *x)
+{
+    if (x == NULL)
+        return -EINVAL;
+    int err = need_coroutine();
+    if (err != 0)
+        return err;
+    pthread_mutex_lock(&x->m);
+    if (x->owner == NULL)
+        x->owner = braid__worker_current()->cur;
+    else
+        err = -EBUSY;
+    pthread_mutex_unlock(&x->m);
+    return err;
+}
+
+int braid_mutex_unlock(braid_mutex *x)
+{
+    if (x == NULL)
+        return -EINVAL;
+    braid__worker *w = braid__worker_current();
+    braid_task *self = w != NULL ? w->cur : NULL;
+    pthread_mutex_lock(&x->m);
+    int err = 0;
+    if (self == NULL || x->owner != self) {
+        err = -EPERM;
+    } else if (x->q.head != NULL) {
+        x->owner = x->q.head->task;
+        q_grant(&x->q, x->q.head, 0);
+    } else {
+        x->owner = NULL;
+    }
+    pthread_mutex_unlock(&x->m);
+    return err;
+}
+
+/* ---- semaphore -------------------------------------------------------- */
+
+struct braid_sem {
+    pthread_mutex_t m;
+    long count;
+    long max; /* 0: unbounded */
+    waitq q;
+};
+
+int braid_sem_new(braid_sem **out, long initial, long max)
+{
+    if (out == NULL || initial < 0 || max < 0 || (max != 0 && initial > max))
+        return -EINVAL;
+    braid_sem *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return -ENOMEM;
+    pthread_mutex_init(&s->m, NULL);
+    s->count = initial;
+    s->max = max;
+    *out = s;
+    return 0;
+}
+
+void braid_sem_free(braid_sem *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_destroy(&s->m);
+    free(s);
+}
+
+int braid_sem_acquire_until(braid_sem *s, int64_t deadline)
+{
+    if (s == NULL)
+        return -EINVAL;
+    int err = need_coroutine();
+    if (err != 0)
+        return err;
+    pthread_mutex_lock(&s->m);
+    if (s->count > 0 && s->q.head == NULL) {
+        s->count--;
+    } else {
+        qnode n;
+        err = q_wait(&s->m, &s->q, &n, deadline); /* granted: a permit */
+    }
+    pthread_mutex_unlock(&s->m);
+    return err;
+}
+
+int braid_sem_acquire(braid_sem *s)
+{
+    return braid_sem_acquire_until(s, BRAID_FOREVER);
+}
+
+int braid_sem_release(braid_sem *s)
+{
+    if (s == NULL)
+        return -EINVAL;
+    int err = 0;
+    pthread_mutex_lock(&s->m);
+    if (s->q.head != NULL)
+        q_grant(&s->q, s->q.head, 0); /* the permit goes straight to it */
+    else if (s->max != 0 && s->count >= s->max)
+        err = -EOVERFLOW; /* asyncio.BoundedSemaphore: released too often */
+    else
+        s->count++;
+    pthread_mutex_unlock(&s->m);
+    return err;
+}
+
+long braid_sem_value(braid_sem *s)
+{
+    if (s == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&s->m);
+    long v = s->count;
+    pthread_mutex_unlock(&s->m);
+    return v;
+}
+
+/* ---- condition (with a braid_mutex) ----------------------------------- */
+
+struct braid_cond {
+    pthread_mutex_t m;
+    waitq q;
+};
+
+int braid_cond_new(braid_cond **out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    braid_cond *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    pthread_mutex_init(&c->m, NULL);
+    *out = c;
+    return 0;
+}
+
+void braid_cond_free(braid_cond *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_destroy(&c->m);
+    free(c);
+}
+
+int braid_cond_wait_until(braid_cond *c, braid_mutex *x, int64_t deadline)
+{
+    if (c == NULL || x == NULL)
+        return -EINVAL;
+    int err = need_coroutine();
+    if (err != 0)
+        return err;
+    /* Queue first, then release the mutex: a notify that follows our unlock
+     * finds us queued. */
+    pthread_mutex_lock(&c->m);
+    qnode n;
+    n.task = braid__worker_current()->cur;
+    n.done = false;
+    n.result = 0;
+    q_push(&c->q, &n);
+    /* Lock order: a condition's lock, then its mutex's (never reversed). */
+    err = braid_mutex_unlock(x);
+    if (err != 0) { /* not the owner */
+        q_unlink(&c->q, &n);
+        pthread_mutex_unlock(&c->m);
+        return err;
+    }
+    braid__worker *w = braid__worker_current();
+    for (;;) {
+        pthread_mutex_unlock(&c->m);
+        err = braid__park(&w, n.task, deadline);
+        pthread_mutex_lock(&c->m);
+        if (n.done) {
+            err = 0;
+            break;
+        }
+        if (err != 0) {
+            q_unlink(&c->q, &n);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->m);
+    /* asyncio re-acquires the lock even when cancelled or timed out. */
+    int lerr;
+    do
+        lerr = braid_mutex_lock(x);
+    while (lerr == -ECANCELED);
+    return err;
+}
+
+int braid_cond_wait(braid_cond *c, braid_mutex *x)
+{
+    return braid_cond_wait_until(c, x, BRAID_FOREVER);
+}
+
+int braid_cond_notify(braid_cond *c, int n)
+{
+    if (c == NULL || n < 0)
+        return -EINVAL;
+    pthread_mutex_lock(&c->m);
+    int k = 0;
+    while (k < n && c->q.head != NULL) {
+        q_grant(&c->q, c->q.head, 0);
+        k++;
+    }
+    pthread_mutex_unlock(&c->m);
+    return k;
+}
+
+int braid_cond_notify_all(braid_cond *c)
+{
+    if (c == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&c->m);
+    int k = 0;
+    while (c->q.head != NULL) {
+        q_grant(&c->q, c->q.head, 0);
+        k++;
+    }
+    pthread_mutex_unlock(&c->m);
+    return k;
+}
+
+/* ---- barrier ---------------------------------------------------------- */
+
+struct braid_barrier {
+    pthread_mutex_t m;
+    unsigned parties, arrived;
+    waitq q;
+};
+
+int braid_barrier_new(braid_barrier **out, unsigned parties)
+{
+    if (out == NULL || parties == 0)
+        return -EINVAL;
+    braid_barrier *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return -ENOMEM;
+    pthread_mutex_init(&b->m, NULL);
+    b->parties = parties;
+    *out = b;
+    return 0;
+}
+
+void braid_barrier_free(braid_barrier *b)
+{
+    if (b == NULL)
+        return;
+    pthread_mutex_destroy(&b->m);
+    free(b);
+}
+
+int braid_barrier_wait(braid_barrier *b)
+{
+    if (b == NULL)
+        return -EINVAL;
+    int err = need_coroutine();
+    if (err != 0)
+        return err;
+    pthread_mutex_lock(&b->m);
+    int index = (int)b->arrived++;
+    if (b->arrived == b->parties) {
+        b->arrived = 0; /* the barrier is reusable: the next round starts */
+        q_grant_all(&b->q, 0);
+    } else {
+        qnode n;
+        err = q_wait(&b->m, &b->q, &n, BRAID_FOREVER);
+        if (err != 0)
+            b->arrived--; /* cancelled: we leave the round */
+    }
+    pthread_mutex_unlock(&b->m);
+    return err != 0 ? err : index;
+}
+
+/* ---- channel (bounded MPMC queue of intptr_t, with close) -------------- */
+
+struct braid_chan {
+    pthread_mutex_t m;
+    intptr_t *ring;
+    size_t cap, head, count;
+    bool closed;
+    waitq senders, receivers;
+};
+
+int braid_chan_new(braid_chan **out, size_t capacity)
+{
+    if (out == NULL || capacity == 0 || capacity > ((size_t)1 << 40))
+        return -EINVAL;
+    braid_chan *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    c->ring = malloc(capacity * sizeof *c->ring);
+    if (c->ring == NULL) {
+        free(c);
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&c->m, NULL);
+    c->cap = capacity;
+    *out = c;
+    return 0;
+}
+
+void braid_chan_free(braid_chan *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_destroy(&c->m);
+    free(c->ring);
+    free(c);
+}
+
+int braid_chan_close(braid_chan *c)
+{
+    if (c == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&c->m);
+    int err = c->closed ? -EALREADY : 0;
+    c->closed = true;
+    q_grant_all(&c->senders, -EPIPE);
+    q_grant_all(&c->receivers, -EPIPE); /* the buffer is empty if any wait */
+    pthread_mutex_unlock(&c->m);
+    return err;
+}
+
+/* With c->m held: the value can go somewhere now (0), or -EAGAIN. */
+static int chan_put(braid_chan *c, intptr_t v)
+{
+    if (c->receivers.head != NULL) { /* hand it over directly */
+        qnode *r = c->receivers.head;
+        r->value = v;
+        q_grant(&c->receivers, r, 0);
+        return 0;
+    }
+    if (c->count < c->cap) {
+        c->ring[(c->head + c->count) % c->cap] = v;
+        c->count++;
+        return 0;
+    }
+    return -EAGAIN;
+}
+
+/* With c->m held: a value now (0), or -EAGAIN. */
+static int chan_get(braid_chan *c, intptr_t *v)
+{
+    if (c->count == 0)
+        return -EAGAIN;
+    *v = c->ring[c->head];
+    c->head = (c->head + 1) % c->cap;
+    c->count--;
+    if (c->senders.head != NULL) { /* a blocked sender's value takes the slot */
+        qnode *s = c->senders.head;
+        c->ring[(c->head + c->count) % c->cap] = s->value;
+        c->count++;
+        q_grant(&c->senders, s, 0);
+    }
+    return 0;
+}
+
+int braid_chan_send_until(braid_chan *c, intptr_t v, int64_t deadline)
+{
+    if (c == NULL)
+        return -EINVAL;
+    int err = need_coroutine();
+    if (err != 0)
+        return err;
+    pthread_mutex_lock(&c->m);
+    if (c->closed) {
+        err = -EPIPE;
+    } else if (chan_put(c, v) != 0) {
+        qnode n;
+        n.value = v;
+        err = q_wait(&c->m, &c->senders, &n, deadline); /* granted: taken */
+    }
+    pthread_mutex_unlock(&c->m);
+    return err;
+}
+
+int braid_chan_send(braid_chan *c, intptr_t v)
+{
+    return braid_chan_send_until(c, v, BRAID_FOREVER);
+}
+
+int braid_chan_try_send(braid_chan *c, intptr_t v)
+{
+    if (c == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&c->m);
+    int err = c->closed ? -EPIPE : chan_put(c, v);
+    pthread_mutex_unlock(&c->m);
+    return err;
+}
+
+int braid_chan_recv_until(braid_chan *c, intptr_t *v, int64_t deadline)
+{
+    if (c == NULL || v == NULL)
+        return -EINVAL;
+    int err = need_coroutine();
+    if (err != 0)
+        return err;
+    pthread_mutex_lock(&c->m);
+    if (chan_get(c, v) != 0) {
+        if (c->closed) {
+            err = -EPIPE;
+        } else {
+            qnode n;
+            err = q_wait(&c->m, &c->receivers, &n, deadline);
+            if (err == 0)
+                *v = n.value;
+        }
+    }
+    pthread_mutex_unlock(&c->m);
+    return err;
+}
+
+int braid_chan_recv(braid_chan *c, intptr_t *v)
+{
+    return braid_chan_recv_until(c, v, BRAID_FOREVER);
+}
+
+int braid_chan_try_recv(braid_chan *c, intptr_t *v)
+{
+    if (c == NULL || v == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&c->m);
+    int err = chan_get(c, v);
+    if (err != 0 && c->closed)
+        err = -EPIPE;
+    pthread_mutex_unlock(&c->m);
+    return err;
+}
+
+long braid_chan_len(braid_chan *c)
+{
+    if (c == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&c->m);
+    long n = (long)c->count;
+    pthread_mutex_unlock(&c->m);
+    return n;
+}
+
+/* ---- future ----------------------------------------------------------- */
+
+typedef struct fcb {
+    struct fcb *next;
+    void (*fn)(braid_future *f, void *arg);
+    void *arg;
+} fcb;
+
+struct braid_future {
+    pthread_mutex_t m;
+    int state; /* 0 pending, 1 resolved, 2 failed */
+    int64_t value;
+    int err;
+    waitq q;
+    fcb *callbacks; /* newest first; run oldest first */
+};
+
+int braid_future_new(braid_future **out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    braid_future *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -ENOMEM;
+    pthread_mutex_init(&f->m, NULL);
+    *out = f;
+    return 0;
+}
+
+void braid_future_free(braid_future *f)
+{
+    if (f == NULL)
+        return;
+    fcb *cb = f->callbacks;
+    while (cb != NULL) {
+        fcb *next = cb->next;
+        free(cb);
+        cb = next;
+    }
+    pthread_mutex_destroy(&f->m);
+    free(f);
+}
+
+static int future_complete(braid_future *f, int state, int64_t value, int err)
+{
+    pthread_mutex_lock(&f->m);
+    if (f->state != 0) {
+        pthread_mutex_unlock(&f->m);
+        return -EALREADY;
+    }
+    f->state = state;
+    f->value = value;
+    f->err = err;
+    q_grant_all(&f->q, 0);
+    fcb *cbs = f->callbacks;
+    f->callbacks = NULL;
+    pthread_mutex_unlock(&f->m);
+    /* Run callbacks in registration order, outside the lock. */
+    fcb *rev = NULL;
+    while (cbs != NULL) {
+        fcb *next = cbs->next;
+        cbs->next = rev;
+        rev = cbs;
+        cbs = next;
+    }
+    while (rev != NULL) {
+        fcb *next = rev->next;
+        rev->fn(f, rev->arg);
+        free(rev);
+        rev = next;
+    }
+    return 0;
+}
+
+int braid_future_resolve(braid_future *f, int64_t value)
+{
+    if (f == NULL)
+        return -EINVAL;
+    return future_complete(f, 1, value, 0);
+}
+
+int braid_future_fail(braid_future *f, int err)
+{
+    if (f == NULL || err >= 0)
+        return -EINVAL;
+    return future_complete(f, 2, 0, err);
+}
+
+int braid_future_done(braid_future *f)
+{
+    if (f == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&f->m);
+    int d = f->state != 0;
+    pthread_mutex_unlock(&f->m);
+    return d;
+}
+
+int braid_future_await_until(braid_future *f, int64_t *value, int64_t deadline)
+{
+    if (f == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&f->m);
+    int err = 0;
+    if (f->state == 0) {
+        qnode n;
+        err = q_wait(&f->m, &f->q, &n, deadline);
+    }
+    if (err == 0) {
+        err = f->state == 2 ? f->err : 0;
+        if (err == 0 && value != NULL)
+            *value = f->value;
+    }
+    pthread_mutex_unlock(&f->m);
+    return err;
+}
+
+int braid_future_await(braid_future *f, int64_t *value)
+{
+    return braid_future_await_until(f, value, BRAID_FOREVER);
+}
+
+int braid_future_on_done(braid_future *f, void (*fn)(braid_future *f, void *arg), void *arg)
+{
+    if (f == NULL || fn == NULL)
+        return -EINVAL;
+    fcb *cb = malloc(sizeof *cb);
+    if (cb == NULL)
+        return -ENOMEM;
+    cb->fn = fn;
+    cb->arg = arg;
+    pthread_mutex_lock(&f->m);
+    if (f->state == 0) {
+        cb->next = f->callbacks;
+        f->callbacks = cb;
+        pthread_mutex_unlock(&f->m);
+        return 0;
+    }
+    pthread_mutex_unlock(&f->m);
+    free(cb);
+    fn(f, arg); /* already done: call at once, on this thread */
+    return 0;
+}
