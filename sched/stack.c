@@ -47,6 +47,8 @@ void braid__stack_source_init(braid__stack_source *src, size_t size)
     src->size = size;
     src->stride = braid__stack_round(page_size() + size + header_room());
     src->regions = NULL;
+    src->dirty = NULL;
+    src->ndirty = 0;
     src->free = NULL;
     src->nfree = 0;
     src->mprotect_guards = false;
@@ -129,8 +131,8 @@ void braid__stack_source_destroy(braid__stack_source *src)
         r = next;
     }
     src->regions = NULL;
-    src->free = NULL;
-    src->nfree = 0;
+    src->dirty = src->free = NULL;
+    src->ndirty = src->nfree = 0;
     pthread_mutex_destroy(&src->lock);
 }
 
@@ -152,12 +154,17 @@ braid__stack *braid__stack_get(braid__stack_pool *p)
     }
     braid__stack_source *src = p->src;
     pthread_mutex_lock(&src->lock);
-    if (src->free == NULL)
-        carve(src);
-    s = src->free;
-    if (s != NULL) {
-        src->free = s->next;
-        src->nfree--;
+    if ((s = src->dirty) != NULL) { /* resident: no page faults */
+        src->dirty = s->next;
+        src->ndirty--;
+    } else {
+        if (src->free == NULL)
+            carve(src);
+        s = src->free;
+        if (s != NULL) {
+            src->free = s->next;
+            src->nfree--;
+        }
     }
     pthread_mutex_unlock(&src->lock);
     return s;
@@ -175,15 +182,36 @@ void braid__stack_put(braid__stack_pool *p, braid__stack *s)
         p->count++;
         return;
     }
-    /* Give the pages back, but keep the one that holds the header. */
-    size_t pg = page_size();
-    char *keep = (char *)((uintptr_t)s & ~(uintptr_t)(pg - 1));
-    if (keep > (char *)s->fiber.lo)
-        madvise(s->fiber.lo, (size_t)(keep - (char *)s->fiber.lo), MADV_DONTNEED);
     braid__stack_source *src = p->src;
     pthread_mutex_lock(&src->lock);
-    s->next = src->free;
-    src->free = s;
-    src->nfree++;
+    s->next = src->dirty;
+    src->dirty = s;
+    src->ndirty++;
     pthread_mutex_unlock(&src->lock);
+}
+
+void braid__stack_trim(braid__stack_source *src, size_t keep)
+{
+    size_t pg = page_size();
+    for (;;) {
+        pthread_mutex_lock(&src->lock);
+        braid__stack *s = NULL;
+        if (src->ndirty > keep) {
+            s = src->dirty;
+            src->dirty = s->next;
+            src->ndirty--;
+        }
+        pthread_mutex_unlock(&src->lock);
+        if (s == NULL)
+            return;
+        /* Give the pages back, but keep the one that holds the header. */
+        char *hdr = (char *)((uintptr_t)s & ~(uintptr_t)(pg - 1));
+        if (hdr > (char *)s->fiber.lo)
+            madvise(s->fiber.lo, (size_t)(hdr - (char *)s->fiber.lo), MADV_DONTNEED);
+        pthread_mutex_lock(&src->lock);
+        s->next = src->free;
+        src->free = s;
+        src->nfree++;
+        pthread_mutex_unlock(&src->lock);
+    }
 }

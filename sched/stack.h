@@ -15,9 +15,12 @@
  * that used little stack holds one or two resident pages.
  *
  * Pools: each worker keeps up to `cap` stacks on a private list (no lock).
- * Beyond that a returned stack gives its pages back (MADV_DONTNEED, keeping
- * the header page) and goes to the runtime's shared list, under a lock;
- * workers take from there before carving a new region.
+ * Beyond that a returned stack goes to the runtime's shared "dirty" list
+ * (still resident), under a lock; workers take from there first, then from
+ * the "clean" list, then carve a new region. Giving pages back
+ * (MADV_DONTNEED, keeping the header page) is a system call per stack, so
+ * it is not done on the way back but by braid__stack_trim, which a worker
+ * calls when it goes idle (as Go's scavenger runs off the hot path).
  */
 #ifndef BRAID_STACK_H
 #define BRAID_STACK_H
@@ -41,8 +44,10 @@ typedef struct braid__stack_source {
     size_t size;            /* usable bytes of every stack */
     size_t stride;          /* bytes of one slice: guard + usable + header */
     struct region *regions; /* every region mapped, for teardown */
-    braid__stack *free;     /* returned stacks, pages given back */
-    unsigned nfree;
+    braid__stack *dirty;    /* returned stacks, pages still resident */
+    size_t ndirty;
+    braid__stack *free;     /* stacks whose pages were given back */
+    size_t nfree;
     bool mprotect_guards;   /* the kernel refused MADV_GUARD_INSTALL */
 } braid__stack_source;
 
@@ -65,6 +70,8 @@ void braid__stack_pool_init(braid__stack_pool *p, braid__stack_source *src, unsi
  * the kernel refused the mapping. */
 braid__stack *braid__stack_get(braid__stack_pool *p);
 void braid__stack_put(braid__stack_pool *p, braid__stack *s);
+/* Give back the pages of all but `keep` dirty stacks (idle time). */
+void braid__stack_trim(braid__stack_source *src, size_t keep);
 
 /* Is addr inside s's guard page? (The overflow handler asks.) */
 static inline bool braid__stack_guard_hit(const braid__stack *s, const void *addr)

@@ -6,51 +6,51 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static bool before(const braid__timer *a, const braid__timer *b)
+static bool before(const braid__timer_entry *a, const braid__timer_entry *b)
 {
     return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
 }
 
-static void place(braid__timer_heap *h, size_t i, braid__timer *t)
+static void place(braid__timer_heap *h, size_t i, braid__timer_entry e)
 {
-    h->v[i] = t;
-    t->index = i;
+    h->v[i] = e;
+    e.node->index = i;
 }
 
 static void sift_up(braid__timer_heap *h, size_t i)
 {
-    braid__timer *t = h->v[i];
+    braid__timer_entry e = h->v[i];
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (!before(t, h->v[p]))
+        if (!before(&e, &h->v[p]))
             break;
         place(h, i, h->v[p]);
         i = p;
     }
-    place(h, i, t);
+    place(h, i, e);
 }
 
 static void sift_down(braid__timer_heap *h, size_t i)
 {
-    braid__timer *t = h->v[i];
+    braid__timer_entry e = h->v[i];
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= h->n)
             break;
-        if (c + 1 < h->n && before(h->v[c + 1], h->v[c]))
+        if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c]))
             c++;
-        if (!before(h->v[c], t))
+        if (!before(&h->v[c], &e))
             break;
         place(h, i, h->v[c]);
         i = c;
     }
-    place(h, i, t);
+    place(h, i, e);
 }
 
 static void publish_next(braid__timer_heap *h)
 {
     /* Seq_cst: the park protocol reads it after a fence (worker.c). */
-    braid__store_seqcst(&h->next, (uintptr_t)(h->n ? h->v[0]->deadline : INT64_MAX));
+    braid__store_seqcst(&h->next, (uintptr_t)(h->n ? h->v[0].deadline : INT64_MAX));
 }
 
 void braid__timer_heap_init(braid__timer_heap *h)
@@ -74,7 +74,7 @@ int braid__timer_add(braid__timer_heap *h, braid__timer *t)
 {
     if (h->n == h->cap) {
         size_t cap = h->cap ? 2 * h->cap : 64;
-        braid__timer **v = realloc(h->v, cap * sizeof *v);
+        braid__timer_entry *v = realloc(h->v, cap * sizeof *v);
         if (v == NULL)
             return -ENOMEM;
         h->v = v;
@@ -82,9 +82,10 @@ int braid__timer_add(braid__timer_heap *h, braid__timer *t)
     }
     t->seq = h->seq++;
     t->fired = false;
-    place(h, h->n++, t);
+    braid__timer_entry e = {t->deadline, t->seq, t};
+    place(h, h->n++, e);
     sift_up(h, t->index);
-    if (h->v[0] == t)
+    if (h->v[0].node == t)
         publish_next(h);
     return 0;
 }
@@ -95,10 +96,10 @@ bool braid__timer_remove(braid__timer_heap *h, braid__timer *t)
     if (i == BRAID__TIMER_NONE)
         return false;
     t->index = BRAID__TIMER_NONE;
-    braid__timer *last = h->v[--h->n];
-    if (last != t) {
+    braid__timer_entry last = h->v[--h->n];
+    if (last.node != t) {
         place(h, i, last);
-        if (i > 0 && before(last, h->v[(i - 1) / 2]))
+        if (i > 0 && before(&last, &h->v[(i - 1) / 2]))
             sift_up(h, i);
         else
             sift_down(h, i);
@@ -110,9 +111,9 @@ bool braid__timer_remove(braid__timer_heap *h, braid__timer *t)
 
 braid__timer *braid__timer_pop_expired(braid__timer_heap *h, int64_t now)
 {
-    if (h->n == 0 || h->v[0]->deadline > now)
+    if (h->n == 0 || h->v[0].deadline > now)
         return NULL;
-    braid__timer *t = h->v[0];
+    braid__timer *t = h->v[0].node;
     braid__timer_remove(h, t);
     t->fired = true;
     return t;

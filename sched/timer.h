@@ -31,9 +31,18 @@ typedef struct braid__timer {
     void *data;   /* for the owner of the node (the task to wake) */
 } braid__timer;
 
+/* Heap entries carry the ordering key inline, so sifting compares within
+ * the array instead of chasing nodes that sit on sleepers' stacks (one
+ * cache miss per node touched: with 100,000 sleepers that dominated). */
+typedef struct braid__timer_entry {
+    int64_t deadline;
+    uint64_t seq;
+    braid__timer *node;
+} braid__timer_entry;
+
 typedef struct braid__timer_heap {
     pthread_mutex_t lock;
-    braid__timer **v;
+    braid__timer_entry *v;
     size_t n, cap;
     uint64_t seq;
     braid__aword next; /* earliest deadline, as int64_t; written under lock */
