@@ -1,13 +1,15 @@
 /* braid-demo.c - braid's main demo: the same workloads on one worker and on
  * every core, side by side.
  *
- *   interleave: many coroutines that take turns (braid_yield) on a worker:
- *               concurrency, they all progress while each waits its turn;
- *   fib:        fork-join fib with a task per call: CPU work that speeds up
- *               only with more workers (parallelism), spread by stealing.
+ *   sleep:  10,000 coroutines each sleeping a random 50-100 ms: waiting-
+ *           bound work finishes in about the longest wait on 1 worker as on
+ *           N (concurrency: one thread interleaves them all);
+ *   fib:    fork-join fib with a task per call: CPU work that speeds up
+ *           only with more workers (parallelism), spread by stealing.
  *
  * Prints one table: workload, workers, wall time, speedup, tasks, steals,
- * parks. Options: -w workers (default: all CPUs), -n fib size, -h.
+ * parks. Options: -w workers (default: all CPUs), -n fib size, -c sleeping
+ * coroutines, -S seed, -h.
  */
 #include <braid.h>
 #include <stdio.h>
@@ -42,29 +44,27 @@ static int64_t fib(void *arg)
     return ea ? ea : eb ? eb : x + y;
 }
 
-static int64_t turn_taker(void *arg)
+static int64_t sleeper(void *arg)
 {
-    intptr_t turns = (intptr_t)arg;
-    for (intptr_t i = 0; i < turns; i++) {
-        int err = braid_yield();
-        if (err != 0)
-            return err;
-    }
-    return 1;
+    (void)arg;
+    /* random.uniform(0.05, 0.1), from this worker's seeded generator */
+    int64_t ns = (int64_t)(braid_rand_uniform(0.050, 0.100) * 1e9);
+    int err = braid_sleep(ns);
+    return err != 0 ? err : 1;
 }
 
 typedef struct {
-    int tasks, turns;
-} interleave_args;
+    int tasks;
+} sleep_args;
 
-static int64_t interleave(void *arg)
+static int64_t sleep_all(void *arg)
 {
-    interleave_args *a = arg;
+    sleep_args *a = arg;
     braid_task **t = calloc((size_t)a->tasks, sizeof *t);
     if (t == NULL)
         return -12;
     for (int i = 0; i < a->tasks; i++)
-        if (braid_spawn(&t[i], turn_taker, (void *)(intptr_t)a->turns) != 0)
+        if (braid_spawn(&t[i], sleeper, NULL) != 0)
             abort();
     int64_t done = 0;
     for (int i = 0; i < a->tasks; i++) {
@@ -85,11 +85,14 @@ typedef struct {
     int64_t result;
 } row;
 
+static uint64_t seed = 1;
+
 static int run_row(row *r, braid_fn fn, void *arg)
 {
     braid_rt_opts o;
     braid_rt_opts_init(&o);
     o.workers = r->workers;
+    o.seed = seed;
     braid_rt *rt;
     int err = braid_rt_new(&rt, &o);
     if (err != 0)
@@ -111,9 +114,10 @@ static int run_row(row *r, braid_fn fn, void *arg)
 
 static void usage(const char *p)
 {
-    printf("usage: %s [-w workers] [-n fib-size] [-h]\n"
-           "Runs the same workloads on 1 worker and on all workers and prints the\n"
-           "table: concurrency (interleaving) versus parallelism (fib speed-up).\n",
+    printf("usage: %s [-w workers] [-n fib-size] [-c sleepers] [-S seed] [-h]\n"
+           "Runs the same workloads on 1 worker and on all workers and prints one\n"
+           "table: concurrency (sleepers finish in about the longest sleep on any\n"
+           "number of workers) versus parallelism (fib speeds up with workers).\n",
            p);
 }
 
@@ -121,40 +125,43 @@ int main(int argc, char **argv)
 {
     unsigned workers = 0;
     long n = 27;
+    int sleepers = 10000;
     int c;
-    while ((c = getopt(argc, argv, "w:n:h")) != -1) {
+    while ((c = getopt(argc, argv, "w:n:c:S:h")) != -1) {
         switch (c) {
         case 'w': workers = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'n': n = strtol(optarg, NULL, 10); break;
+        case 'c': sleepers = atoi(optarg); break;
+        case 'S': seed = strtoull(optarg, NULL, 10); break;
         case 'h': usage(argv[0]); return 0;
         default: usage(argv[0]); return 2;
         }
     }
-    if (n < 1 || n > 40) {
-        fprintf(stderr, "%s: -n must be 1..40\n", argv[0]);
+    if (n < 1 || n > 40 || sleepers < 1 || sleepers > 1000000) {
+        fprintf(stderr, "%s: -n must be 1..40 and -c 1..1000000\n", argv[0]);
         return 2;
     }
     if (workers == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         workers = cpus > 0 ? (unsigned)cpus : 1;
     }
-    interleave_args ia = {.tasks = 10000, .turns = 20};
+    sleep_args sa = {.tasks = sleepers};
     row rows[4] = {
-        {.name = "interleave", .workers = 1},
-        {.name = "interleave", .workers = workers},
+        {.name = "sleep", .workers = 1},
+        {.name = "sleep", .workers = workers},
         {.name = "fib", .workers = 1},
         {.name = "fib", .workers = workers},
     };
     for (int i = 0; i < 4; i++) {
-        int err = i < 2 ? run_row(&rows[i], interleave, &ia) : run_row(&rows[i], fib, (void *)(intptr_t)n);
+        int err = i < 2 ? run_row(&rows[i], sleep_all, &sa) : run_row(&rows[i], fib, (void *)(intptr_t)n);
         if (err != 0) {
             fprintf(stderr, "braid-demo: %s on %u workers: %s\n", rows[i].name, rows[i].workers,
                     braid_strerror(err));
             return 1;
         }
     }
-    printf("braid %s: %d coroutines x %d turns (interleave), fib(%ld) with a task per call\n\n",
-           BRAID_VERSION_STRING, ia.tasks, ia.turns, n);
+    printf("braid %s: %d coroutines sleeping 50-100 ms (sleep), fib(%ld) with a task per call\n\n",
+           BRAID_VERSION_STRING, sa.tasks, n);
     printf("%-11s %7s %10s %8s %10s %8s %6s\n", "workload", "workers", "wall ms", "speedup", "tasks",
            "steals", "parks");
     for (int i = 0; i < 4; i++) {
@@ -164,9 +171,10 @@ int main(int argc, char **argv)
                base / r->ms, (unsigned long long)r->st.spawned, (unsigned long long)r->st.stolen,
                (unsigned long long)r->st.parks);
     }
-    printf("\ninterleave: %lld coroutines took all their turns on every row: one worker\n"
-           "interleaves them (concurrency). fib: the speedup comes from idle workers\n"
-           "stealing tasks from busy ones (parallelism).\n",
-           (long long)rows[0].result);
+    printf("\nsleep: %lld coroutines waited at once; one worker interleaves them, so 1\n"
+           "and %u workers both take about the longest sleep (concurrency). fib: CPU\n"
+           "work speeds up only with more workers, which steal tasks from busy ones\n"
+           "(parallelism).\n",
+           (long long)rows[0].result, workers);
     return 0;
 }
