@@ -226,6 +226,29 @@ BRAID_API int braid_wait(braid_task *const *tasks, size_t n, int mode, int64_t d
 BRAID_API int braid_gather(braid_task *const *tasks, size_t n, int64_t *results, int *statuses,
                            unsigned flags);
 
+/* ---- structured groups (asyncio.TaskGroup) ------------------------------
+ * Spawn tasks into a group, then leave it with braid_group_wait, which
+ * awaits every member (also those spawned into it while it waits). The
+ * first failure cancels the other members; every member's status stays
+ * readable. */
+typedef struct braid_group braid_group;
+BRAID_API int braid_group_new(braid_group **out);
+/* Spawn into g (from a coroutine; its tasks may spawn into it too). *out,
+ * if not NULL, is borrowed: the group holds the reference until _free.
+ * Errors as braid_spawn. */
+BRAID_API int braid_group_spawn(braid_group *g, braid_task **out, braid_fn fn, void *arg);
+/* Await every member. Returns 0, the first failure (cancellations that it
+ * caused are not failures), or -ECANCELED if the caller was cancelled (then
+ * every member is cancelled and still awaited). -EPERM outside a
+ * coroutine, -EINVAL, -ENOMEM. */
+BRAID_API int braid_group_wait(braid_group *g);
+/* Members so far, and member i's status (-EINPROGRESS if not awaited yet;
+ * -ERANGE past the end); *task, if not NULL, gets the member (borrowed). */
+BRAID_API size_t braid_group_size(braid_group *g);
+BRAID_API int braid_group_status(braid_group *g, size_t i, braid_task **task);
+/* Release the members (cancelling any never waited for) and free g. */
+BRAID_API void braid_group_free(braid_group *g);
+
 /* ---- synchronisation (asyncio.Event, Lock, Semaphore, Condition,
  * Barrier, Queue, Future) --------------------------------------------------
  * Coroutine-aware: waiting suspends the coroutine, never its worker thread.

@@ -118,6 +118,24 @@ uintptr_t braid__deque_take(braid__deque *d)
 }
 
 
+uintptr_t braid__deque_steal_if(braid__deque *d, uintptr_t item)
+{
+    /* Seq_cst loads: as in braid__deque_steal (pairs with take). */
+    intptr_t t = (intptr_t)braid__load_seqcst(&d->top);
+    intptr_t b = (intptr_t)braid__load_seqcst(&d->bottom);
+    if (t >= b)
+        return 0;
+    /* Acquire: pairs with the release store in grow. */
+    braid__ring *r = (braid__ring *)braid__load_acquire(&d->ring);
+    if (ring_get(r, t) != item)
+        return 0;
+    uintptr_t expect = (uintptr_t)t;
+    /* Seq_cst CAS: claims slot t against thieves and take's CAS. */
+    if (!braid__cas_seqcst(&d->top, &expect, (uintptr_t)(t + 1)))
+        return 0;
+    return item;
+}
+
 uintptr_t braid__deque_steal(braid__deque *d)
 {
     /* Seq_cst loads of top then bottom: pairs with take's seq_cst store of

@@ -118,6 +118,11 @@ uintptr_t braid__deque_take(braid__deque *d);
  * Items must therefore be neither 0 nor 1. */
 uintptr_t braid__deque_steal(braid__deque *d);
 
+/* Any thread (the owner too): steal the top item if it is `item`. Returns
+ * item, or 0 if the top is something else, the deque is empty, or another
+ * thief won. Same orderings as braid__deque_steal. */
+uintptr_t braid__deque_steal_if(braid__deque *d, uintptr_t item);
+
 /* Any thread; a snapshot that may be stale by the time it returns. */
 static inline intptr_t braid__deque_size(braid__deque *d)
 {

@@ -342,7 +342,11 @@ static __attribute__((noinline)) int await_slow(braid__worker *w, braid_task *t,
     /* Acquire: pairs with the spawner's release store of IDLE. */
     uintptr_t st = braid__load_acquire(&t->state);
     if ((st & ST_MASK) == ST_IDLE && t->rt == w->rt && stack_room(self)) {
-        if (braid__deque_take_if(&w->dq, (uintptr_t)t) != 0) {
+        /* Our own entry for t, at the bottom (take) or at the top (awaiting
+         * in spawn order: steal it from ourselves, one CAS, rather than
+         * claim it and leave a stale entry to pop and drop later). */
+        if (braid__deque_take_if(&w->dq, (uintptr_t)t) != 0 ||
+            braid__deque_steal_if(&w->dq, (uintptr_t)t) != 0) {
             st = braid__load_acquire(&t->state);
             if (st == (ST_IDLE | 3 * REF_ONE)) {
                 /* Exclusive: the entry is ours and so is the only

@@ -56,6 +56,7 @@
 #define LIFO_MAX 3
 #define STEAL_MAX 32
 #define STACK_KEEP_DIRTY 256 /* resident spare stacks kept through idleness */
+#define TRIM_IDLE_NS (50 * 1000 * 1000) /* trim only before sleeping this long */
 #define INJECT_BATCH 16
 
 __thread braid__worker *braid__tls_w __attribute__((tls_model("initial-exec")));
@@ -270,8 +271,11 @@ static bool park(braid__worker *w)
         return true; /* a timer is due: the loop fires it */
     }
     stat_inc(&w->n_parks);
-    /* Idle time: give back the pages of stacks a burst left behind. */
-    braid__stack_trim(&rt->stacks, STACK_KEEP_DIRTY);
+    /* Long idle time only: give back the pages of stacks a burst left
+     * behind. Not between close timers: madvise costs TLB shootdowns on
+     * the other cores, and the next burst would fault the pages back. */
+    if (until == INT64_MAX || until - braid__clock_ns() > TRIM_IDLE_NS)
+        braid__stack_trim(&rt->stacks, STACK_KEEP_DIRTY);
     /* Acquire: pairs with the release store in unpark_one. Relaxed stop:
      * stop_all also sets park_word, which is what we wait on. */
     while (braid__load32_acquire(&w->park_word) == 0 && !braid__load_relaxed(&rt->stop)) {
