@@ -66,6 +66,7 @@
  * at the injection queue first, every YIELD_EVERY-th at the yield queue. */
 #define INJECT_EVERY 61
 #define YIELD_EVERY 31
+#define TIMER_EVERY 8
 
 #define ENTRY_RESUME ((uintptr_t)1)
 #define ENTRY_YIELDED ((uintptr_t)2) /* from the yield queue: still RUNNING */
@@ -126,6 +127,7 @@ struct braid__worker {
     braid_task *yq_tail;
     unsigned inject_countdown; /* ticks until the injection queue goes first */
     unsigned yield_countdown;  /* ticks until the yield queue goes first */
+    unsigned timer_countdown;  /* ticks until the own timers are checked */
     uint64_t rng;         /* victim choice */
     uint64_t urng;        /* braid_rand_u64 (splitmix64 state) */
     braid_task *cur;      /* innermost task running on this worker */

@@ -27,8 +27,8 @@ int braid__park(braid__worker **wp, braid_task *self, int64_t deadline)
     braid__timer tm = {.deadline = deadline, .index = BRAID__TIMER_NONE, .data = self};
     braid__timer_heap *h = NULL;
     if (deadline != BRAID_FOREVER) {
-        if (deadline <= braid__clock_ns())
-            return -ETIMEDOUT;
+        /* No clock read here: a deadline already past fires at the next
+         * check of the heap, and callers check it when it is cheap. */
         h = &w->timers;
         pthread_mutex_lock(&h->lock);
         int err = braid__timer_add(h, &tm);
@@ -42,9 +42,11 @@ int braid__park(braid__worker **wp, braid_task *self, int64_t deadline)
     braid__suspend(w, self, ACT_WAIT);
     *wp = braid__worker_current();
     bool fired = false;
-    if (h != NULL) {
+    /* Acquire: pairs with the firer's release store; 1 means the node is
+     * out of the heap and nobody touches it any more: no lock needed. */
+    if (h != NULL && !(fired = braid__load32_acquire(&tm.fired))) {
         pthread_mutex_lock(&h->lock);
-        fired = tm.fired;
+        fired = braid__load32_acquire(&tm.fired);
         if (!fired)
             braid__timer_remove(h, &tm);
         pthread_mutex_unlock(&h->lock);
@@ -54,13 +56,13 @@ int braid__park(braid__worker **wp, braid_task *self, int64_t deadline)
     return fired ? -ETIMEDOUT : 0;
 }
 
-int braid_sleep_until(int64_t deadline)
+static int sleep_until(int64_t deadline, int64_t now)
 {
     braid__worker *w = braid__worker_current();
     if (w == NULL || w->cur == NULL)
         return -EPERM;
     braid_task *self = w->cur;
-    if (deadline <= braid__clock_ns())
+    if (deadline <= now)
         return braid_yield(); /* asyncio.sleep(0) */
     for (;;) {
         int err = braid__park(&w, self, deadline);
@@ -72,10 +74,15 @@ int braid_sleep_until(int64_t deadline)
     }
 }
 
+int braid_sleep_until(int64_t deadline)
+{
+    return sleep_until(deadline, braid__clock_ns());
+}
+
 int braid_sleep(int64_t ns)
 {
     if (ns <= 0)
-        return braid_sleep_until(INT64_MIN); /* the yield path, or -EPERM */
+        return sleep_until(INT64_MIN, 0); /* the yield path, or -EPERM */
     int64_t now = braid__clock_ns();
-    return braid_sleep_until(ns > INT64_MAX - now ? INT64_MAX : now + ns);
+    return sleep_until(ns > INT64_MAX - now ? INT64_MAX : now + ns, now);
 }

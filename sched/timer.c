@@ -81,7 +81,8 @@ int braid__timer_add(braid__timer_heap *h, braid__timer *t)
         h->cap = cap;
     }
     t->seq = h->seq++;
-    t->fired = false;
+    /* Relaxed enough (release is free): only read after a later lock. */
+    braid__store32_release(&t->fired, 0);
     braid__timer_entry e = {t->deadline, t->seq, t};
     place(h, h->n++, e);
     sift_up(h, t->index);
@@ -115,6 +116,9 @@ braid__timer *braid__timer_pop_expired(braid__timer_heap *h, int64_t now)
         return NULL;
     braid__timer *t = h->v[0].node;
     braid__timer_remove(h, t);
-    t->fired = true;
+    /* Release: a sleeper that reads 1 (acquire) without the lock knows the
+     * firer is done with the node (it wakes the task and never looks at
+     * the node again). */
+    braid__store32_release(&t->fired, 1);
     return t;
 }

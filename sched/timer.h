@@ -27,7 +27,7 @@ typedef struct braid__timer {
     int64_t deadline;
     uint64_t seq;
     size_t index; /* position in the heap, BRAID__TIMER_NONE when not armed */
-    bool fired;   /* set under the lock when popped as expired */
+    braid__a32 fired; /* set (release) under the lock when popped as expired */
     void *data;   /* for the owner of the node (the task to wake) */
 } braid__timer;
 

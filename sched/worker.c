@@ -470,9 +470,14 @@ static uintptr_t steal_work(braid__worker *w, bool force)
 static uintptr_t next_entry(braid__worker *w)
 {
     uintptr_t e;
-    /* Own timers first: a clock read only while some are armed. */
-    if (braid__timer_next(&w->timers) != INT64_MAX)
-        fire_heap(w, &w->timers, braid__clock_ns(), true);
+    /* Own timers: a clock read (about 28 ns here) only while some are
+     * armed, every TIMER_EVERY ticks, and whenever the local queues run dry
+     * (below): expiry is late by at most a few task runs. */
+    if (__builtin_expect(--w->timer_countdown == 0, 0)) {
+        w->timer_countdown = TIMER_EVERY;
+        if (braid__timer_next(&w->timers) != INT64_MAX)
+            fire_heap(w, &w->timers, braid__clock_ns(), true);
+    }
     if (__builtin_expect(--w->inject_countdown == 0, 0)) {
         w->inject_countdown = INJECT_EVERY;
         if ((e = inject_pop(w)) != 0)
@@ -494,6 +499,10 @@ static uintptr_t next_entry(braid__worker *w)
     }
     w->lifo_runs = 0;
     if ((e = braid__deque_take(&w->dq)) != 0)
+        return e;
+    if (braid__timer_next(&w->timers) != INT64_MAX &&
+        fire_heap(w, &w->timers, braid__clock_ns(), true) != 0 &&
+        (e = braid__deque_take(&w->dq)) != 0)
         return e;
     if (w->yq_head != NULL)
         goto yielded;
