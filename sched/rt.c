@@ -542,14 +542,14 @@ const char *braid_strerror(int err)
 {
     switch (err) {
     case 0: return "success";
-    case -EINVAL: return "invalid argument";
-    case -ENOMEM: return "out of memory";
     case -EPERM: return "not allowed here (a waiting call outside a coroutine?)";
-    case -ECANCELED: return "cancelled";
-    case -ETIMEDOUT: return "timed out";
     case -EDEADLK: return "would deadlock (awaiting itself?)";
     case -ESHUTDOWN: return "runtime is shutting down";
-    case -EAGAIN: return "resource temporarily unavailable";
-    default: return err < 0 ? "error (a negative errno)" : "not an error code";
+    default: break;
     }
+    if (err > 0)
+        return "not an error code";
+    /* glibc's table of errno texts: static strings, thread-safe. */
+    const char *s = strerrordesc_np(-err);
+    return s != NULL ? s : "unknown error";
 }

@@ -61,7 +61,7 @@ stage() { # name, build dir, meson options...
 }
 
 stage normal build -Dwerror=true
-CC=gcc stage asan+ubsan build-asan -Db_lto=false -Db_sanitize=address,undefined -Db_lundef=false -Datomics=c11 -Dperf=false -Dexamples=false
+CC=gcc stage asan+ubsan build-asan -Db_lto=false -Db_sanitize=address,undefined -Db_lundef=false -Datomics=c11 -Dperf=false
 stage ucontext build-ucontext -Dwerror=true -Dctx=ucontext -Dperf=false -Dexamples=false
 CC=clang stage tsan build-tsan -Dwerror=true -Db_lto=false -Db_sanitize=thread -Db_lundef=false -Datomics=c11 -Dperf=false -Dexamples=false
 

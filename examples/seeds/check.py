@@ -227,10 +227,11 @@ def bad_command_lines(program, exe, takes):
     """Each must exit 2 with a usage message on stderr and nothing on stdout."""
     cases = [["-s", "0"], ["-s", "abc"], ["-s", "-1"], ["-s", "inf"], ["-s"], ["-w", "-1"],
              ["-w", "x"], ["-w", "100000"], ["-x"], ["extra"]]
-    for opt, bad in (("S", "x"), ("n", "-3"), ("m", "nan"), ("m", "-1")):
-        cases.append(["-" + opt, bad] if opt in takes else ["-" + opt, "1"])
-    if "f" in takes:
-        cases.append(["-f", ""])
+    for opt, bad in (("S", "x"), ("n", "-3"), ("m", "nan"), ("m", "-1"), ("f", "")):
+        if opt in takes:
+            cases.append(["-" + opt, bad])
+        elif ["-" + opt, "1"] not in cases:
+            cases.append(["-" + opt, "1"])  # an option this program does not take
     if program == "measure_time":
         cases.append(["-n", "0"])  # it divides by n
     notes = []

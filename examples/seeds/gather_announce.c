@@ -16,10 +16,10 @@
  *
  *     asyncio.run(main())
  *
- * Prints "Task 1" and "Task 2" at the start ("in random order", says the
- * seed: two tasks that start together may print in either order, and on
- * several workers they truly run at the same time), then ends after two
- * seconds.
+ * Prints "Task 1" and "Task 2" at the start, "in random order" as the
+ * seed says (asyncio in fact prints "Task 1" first; on several workers the
+ * two tasks run at the same time, and one worker starts the task created
+ * last first), then ends after two seconds.
  */
 #include "common.h"
 

@@ -19,10 +19,11 @@
  *
  *     asyncio.run(main())
  *
- * Prints both "doing its job" lines at the start (asyncio prints task 1's
- * first; here the two tasks start together, possibly on two workers at
- * once, so either may come first), "Task 2 is done!" after one second and
- * "Task 1 is done!" after two.
+ * Prints both "doing its job" lines at the start, "Task 2 is done!" after
+ * one second and "Task 1 is done!" after two. asyncio prints task 1's
+ * start first (it starts tasks in creation order); here either may come
+ * first: on several workers the two run at the same time, and one worker
+ * starts the task created last first (a worker takes its own queue LIFO).
  */
 #include "common.h"
 
