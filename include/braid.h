@@ -175,6 +175,14 @@ BRAID_API int braid_sleep_until(int64_t deadline);
 /* braid_sleep_until(braid_now() + ns); ns <= 0 behaves as braid_yield(). */
 BRAID_API int braid_sleep(int64_t ns);
 
+/* Run the plain callback fn(arg) on rt's workers soon (call_soon), or
+ * after delay ns (call_later), from any thread. It runs as a small task: if
+ * out is not NULL, *out gets its handle (cancel it to call it off before it
+ * runs; release it when done). Errors: -EINVAL, -ESHUTDOWN, -ENOMEM. */
+BRAID_API int braid_call_soon(braid_rt *rt, braid_task **out, void (*fn)(void *arg), void *arg);
+BRAID_API int braid_call_later(braid_rt *rt, braid_task **out, int64_t delay,
+                               void (*fn)(void *arg), void *arg);
+
 /* ---- waiting on tasks (asyncio.wait_for, shield, wait, gather) ---------- */
 
 /* braid_await with a deadline: t's status, or -ETIMEDOUT (t keeps

@@ -10,6 +10,7 @@
  * never touched after the sleeper leaves.
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "futex.h"
 #include "internal.h"
@@ -85,4 +86,56 @@ int braid_sleep(int64_t ns)
         return sleep_until(INT64_MIN, 0); /* the yield path, or -EPERM */
     int64_t now = braid__clock_ns();
     return sleep_until(ns > INT64_MAX - now ? INT64_MAX : now + ns, now);
+}
+
+/* ---- plain callbacks on the loop (call_soon / call_later) --------------- */
+
+typedef struct callback {
+    void (*fn)(void *arg);
+    void *arg;
+    int64_t deadline; /* INT64_MIN: as soon as possible */
+} callback;
+
+static int64_t run_callback(void *arg)
+{
+    callback c = *(callback *)arg;
+    free(arg);
+    if (c.deadline != INT64_MIN) {
+        int err = braid_sleep_until(c.deadline);
+        if (err != 0)
+            return err; /* cancelled (the handle's owner, or shutdown) */
+    }
+    c.fn(c.arg);
+    return 0;
+}
+
+static int schedule(braid_rt *rt, braid_task **out, void (*fn)(void *), void *arg, int64_t deadline)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (rt == NULL || fn == NULL)
+        return -EINVAL;
+    /* One small allocation per callback: this is not a hot path. */
+    callback *c = malloc(sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    c->fn = fn;
+    c->arg = arg;
+    c->deadline = deadline;
+    int err = braid_rt_spawn(rt, out, run_callback, c);
+    if (err != 0)
+        free(c);
+    return err;
+}
+
+int braid_call_soon(braid_rt *rt, braid_task **out, void (*fn)(void *arg), void *arg)
+{
+    return schedule(rt, out, fn, arg, INT64_MIN);
+}
+
+int braid_call_later(braid_rt *rt, braid_task **out, int64_t delay, void (*fn)(void *arg), void *arg)
+{
+    int64_t now = braid__clock_ns();
+    int64_t d = delay <= 0 ? now : (delay > INT64_MAX - now ? INT64_MAX : now + delay);
+    return schedule(rt, out, fn, arg, d);
 }
