@@ -49,6 +49,7 @@ static inline void braid__fence_seqcst(void) { atomic_thread_fence(memory_order_
 
 static inline uint32_t braid__load32_acquire(braid__a32 *p) { return atomic_load_explicit(p, memory_order_acquire); }
 static inline void braid__store32_release(braid__a32 *p, uint32_t v) { atomic_store_explicit(p, v, memory_order_release); }
+static inline uint32_t braid__xchg32(braid__a32 *p, uint32_t v) { return atomic_exchange_explicit(p, v, memory_order_acq_rel); }
 
 #else /* libatomic_ops */
 #include <atomic_ops.h>
@@ -99,6 +100,16 @@ static inline void braid__fence_seqcst(void) { AO_nop_full(); }
 
 static inline uint32_t braid__load32_acquire(braid__a32 *p) { return AO_int_load_acquire(p); }
 static inline void braid__store32_release(braid__a32 *p, uint32_t v) { AO_int_store_release(p, v); }
+static inline uint32_t braid__xchg32(braid__a32 *p, uint32_t v)
+{
+    unsigned old = AO_int_load(p);
+    for (;;) {
+        unsigned seen = AO_int_fetch_compare_and_swap_full(p, old, v);
+        if (seen == old)
+            return old;
+        old = seen;
+    }
+}
 #endif
 
 /* A spin-wait hint for the few bounded spin loops (waiter-list lock). */

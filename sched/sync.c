@@ -3,7 +3,7 @@
  *
  * Owns the wait queues of these objects. Waiting suspends the coroutine,
  * never the worker thread (futures can also be waited for by plain threads).
- * Every object has a pthread mutex held for a few instructions; a waiter
+ * Every object has a spin lock (spin.h) held for a few instructions; a waiter
  * queues a node on its own stack, drops the lock and parks (braid__park:
  * deadline and cancellation included). A waker, with the lock held,
  * unlinks the node, records the outcome in it (`done`, `result`, `value`)
@@ -19,6 +19,7 @@
 
 #include "futex.h"
 #include "internal.h"
+#include "spin.h"
 
 typedef struct qnode {
     struct qnode *next, *prev;
@@ -82,7 +83,7 @@ static void q_grant_all(waitq *q, int result)
 /* With *m held: queue n on q and wait for a grant, the deadline or a
  * cancellation. Returns with *m held: n->result if granted, else the
  * error. Coroutines park; other threads block on a futex (deadline only). */
-static int q_wait(pthread_mutex_t *m, waitq *q, qnode *n, int64_t deadline)
+static int q_wait(braid__spin *m, waitq *q, qnode *n, int64_t deadline)
 {
     braid__worker *w = braid__worker_current();
     n->done = false;
@@ -92,7 +93,7 @@ static int q_wait(pthread_mutex_t *m, waitq *q, qnode *n, int64_t deadline)
     q_push(q, n);
     for (;;) {
         int err = 0;
-        pthread_mutex_unlock(m);
+        braid__spin_unlock(m);
         if (n->task != NULL) {
             err = braid__park(&w, n->task, deadline);
         } else {
@@ -100,7 +101,7 @@ static int q_wait(pthread_mutex_t *m, waitq *q, qnode *n, int64_t deadline)
             if (braid__load32_acquire(&n->futex) == 0 && braid__clock_ns() >= deadline)
                 err = -ETIMEDOUT;
         }
-        pthread_mutex_lock(m);
+        braid__spin_lock(m);
         if (n->done)
             return n->result; /* a grant wins over a timeout or cancel */
         if (err != 0) {
@@ -119,7 +120,7 @@ static int need_coroutine(void)
 /* ---- event ------------------------------------------------------------ */
 
 struct braid_event {
-    pthread_mutex_t m;
+    braid__spin m;
     bool set;
     waitq q;
 };
@@ -131,7 +132,7 @@ int braid_event_new(braid_event **out)
     braid_event *e = calloc(1, sizeof *e);
     if (e == NULL)
         return -ENOMEM;
-    pthread_mutex_init(&e->m, NULL);
+    braid__spin_init(&e->m);
     *out = e;
     return 0;
 }
@@ -140,7 +141,6 @@ void braid_event_free(braid_event *e)
 {
     if (e == NULL)
         return;
-    pthread_mutex_destroy(&e->m);
     free(e);
 }
 
@@ -148,10 +148,10 @@ int braid_event_set(braid_event *e)
 {
     if (e == NULL)
         return -EINVAL;
-    pthread_mutex_lock(&e->m);
+    braid__spin_lock(&e->m);
     e->set = true;
     q_grant_all(&e->q, 0);
-    pthread_mutex_unlock(&e->m);
+    braid__spin_unlock(&e->m);
     return 0;
 }
 
@@ -159,9 +159,9 @@ int braid_event_clear(braid_event *e)
 {
     if (e == NULL)
         return -EINVAL;
-    pthread_mutex_lock(&e->m);
+    braid__spin_lock(&e->m);
     e->set = false;
-    pthread_mutex_unlock(&e->m);
+    braid__spin_unlock(&e->m);
     return 0;
 }
 
@@ -169,9 +169,9 @@ int braid_event_is_set(braid_event *e)
 {
     if (e == NULL)
         return -EINVAL;
-    pthread_mutex_lock(&e->m);
+    braid__spin_lock(&e->m);
     int s = e->set;
-    pthread_mutex_unlock(&e->m);
+    braid__spin_unlock(&e->m);
     return s;
 }
 
@@ -182,11 +182,11 @@ int braid_event_wait_until(braid_event *e, int64_t deadline)
     int err = need_coroutine();
     if (err != 0)
         return err;
-    pthread_mutex_lock(&e->m);
+    braid__spin_lock(&e->m);
     qnode n;
     if (!e->set)
         err = q_wait(&e->m, &e->q, &n, deadline);
-    pthread_mutex_unlock(&e->m);
+    braid__spin_unlock(&e->m);
     return err;
 }
 
@@ -198,7 +198,7 @@ int braid_event_wait(braid_event *e)
 /* ---- mutex (ownership handed to the first waiter: FIFO, no barging) --- */
 
 struct braid_mutex {
-    pthread_mutex_t m;
+    braid__spin m;
     braid_task *owner;
     waitq q;
 };
@@ -210,7 +210,7 @@ int braid_mutex_new(braid_mutex **out)
     braid_mutex *x = calloc(1, sizeof *x);
     if (x == NULL)
         return -ENOMEM;
-    pthread_mutex_init(&x->m, NULL);
+    braid__spin_init(&x->m);
     *out = x;
     return 0;
 }
@@ -219,7 +219,6 @@ void braid_mutex_free(braid_mutex *x)
 {
     if (x == NULL)
         return;
-    pthread_mutex_destroy(&x->m);
     free(x);
 }
 
@@ -231,7 +230,7 @@ int braid_mutex_lock_until(braid_mutex *x, int64_t deadline)
     if (err != 0)
         return err;
     braid_task *self = braid__worker_current()->cur;
-    pthread_mutex_lock(&x->m);
+    braid__spin_lock(&x->m);
     if (x->owner == NULL) {
         x->owner = self;
     } else if (x->owner == self) {
@@ -240,7 +239,7 @@ int braid_mutex_lock_until(braid_mutex *x, int64_t deadline)
         qnode n;
         err = q_wait(&x->m, &x->q, &n, deadline); /* granted: we own it */
     }
-    pthread_mutex_unlock(&x->m);
+    braid__spin_unlock(&x->m);
     return err;
 }
 
@@ -256,12 +255,12 @@ int braid_mutex_trylock(braid_mutex *x)
     int err = need_coroutine();
     if (err != 0)
         return err;
-    pthread_mutex_lock(&x->m);
+    braid__spin_lock(&x->m);
     if (x->owner == NULL)
         x->owner = braid__worker_current()->cur;
     else
         err = -EBUSY;
-    pthread_mutex_unlock(&x->m);
+    braid__spin_unlock(&x->m);
     return err;
 }
 
@@ -271,7 +270,7 @@ int braid_mutex_unlock(braid_mutex *x)
         return -EINVAL;
     braid__worker *w = braid__worker_current();
     braid_task *self = w != NULL ? w->cur : NULL;
-    pthread_mutex_lock(&x->m);
+    braid__spin_lock(&x->m);
     int err = 0;
     if (self == NULL || x->owner != self) {
         err = -EPERM;
@@ -281,14 +280,14 @@ int braid_mutex_unlock(braid_mutex *x)
     } else {
         x->owner = NULL;
     }
-    pthread_mutex_unlock(&x->m);
+    braid__spin_unlock(&x->m);
     return err;
 }
 
 /* ---- semaphore -------------------------------------------------------- */
 
 struct braid_sem {
-    pthread_mutex_t m;
+    braid__spin m;
     long count;
     long max; /* 0: unbounded */
     waitq q;
@@ -301,7 +300,7 @@ int braid_sem_new(braid_sem **out, long initial, long max)
     braid_sem *s = calloc(1, sizeof *s);
     if (s == NULL)
         return -ENOMEM;
-    pthread_mutex_init(&s->m, NULL);
+    braid__spin_init(&s->m);
     s->count = initial;
     s->max = max;
     *out = s;
@@ -312,7 +311,6 @@ void braid_sem_free(braid_sem *s)
 {
     if (s == NULL)
         return;
-    pthread_mutex_destroy(&s->m);
     free(s);
 }
 
@@ -323,14 +321,14 @@ int braid_sem_acquire_until(braid_sem *s, int64_t deadline)
     int err = need_coroutine();
     if (err != 0)
         return err;
-    pthread_mutex_lock(&s->m);
+    braid__spin_lock(&s->m);
     if (s->count > 0 && s->q.head == NULL) {
         s->count--;
     } else {
         qnode n;
         err = q_wait(&s->m, &s->q, &n, deadline); /* granted: a permit */
     }
-    pthread_mutex_unlock(&s->m);
+    braid__spin_unlock(&s->m);
     return err;
 }
 
@@ -344,14 +342,14 @@ int braid_sem_release(braid_sem *s)
     if (s == NULL)
         return -EINVAL;
     int err = 0;
-    pthread_mutex_lock(&s->m);
+    braid__spin_lock(&s->m);
     if (s->q.head != NULL)
         q_grant(&s->q, s->q.head, 0); /* the permit goes straight to it */
     else if (s->max != 0 && s->count >= s->max)
         err = -EOVERFLOW; /* asyncio.BoundedSemaphore: released too often */
     else
         s->count++;
-    pthread_mutex_unlock(&s->m);
+    braid__spin_unlock(&s->m);
     return err;
 }
 
@@ -359,16 +357,16 @@ long braid_sem_value(braid_sem *s)
 {
     if (s == NULL)
         return -EINVAL;
-    pthread_mutex_lock(&s->m);
+    braid__spin_lock(&s->m);
     long v = s->count;
-    pthread_mutex_unlock(&s->m);
+    braid__spin_unlock(&s->m);
     return v;
 }
 
 /* ---- condition (with a braid_mutex) ----------------------------------- */
 
 struct braid_cond {
-    pthread_mutex_t m;
+    braid__spin m;
     waitq q;
 };
 
@@ -379,7 +377,7 @@ int braid_cond_new(braid_cond **out)
     braid_cond *c = calloc(1, sizeof *c);
     if (c == NULL)
         return -ENOMEM;
-    pthread_mutex_init(&c->m, NULL);
+    braid__spin_init(&c->m);
     *out = c;
     return 0;
 }
@@ -388,7 +386,6 @@ void braid_cond_free(braid_cond *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_destroy(&c->m);
     free(c);
 }
 
@@ -401,7 +398,7 @@ int braid_cond_wait_until(braid_cond *c, braid_mutex *x, int64_t deadline)
         return err;
     /* Queue first, then release the mutex: a notify that follows our unlock
      * finds us queued. */
-    pthread_mutex_lock(&c->m);
+    braid__spin_lock(&c->m);
     qnode n;
     n.task = braid__worker_current()->cur;
     n.done = false;
@@ -411,14 +408,14 @@ int braid_cond_wait_until(braid_cond *c, braid_mutex *x, int64_t deadline)
     err = braid_mutex_unlock(x);
     if (err != 0) { /* not the owner */
         q_unlink(&c->q, &n);
-        pthread_mutex_unlock(&c->m);
+        braid__spin_unlock(&c->m);
         return err;
     }
     braid__worker *w = braid__worker_current();
     for (;;) {
-        pthread_mutex_unlock(&c->m);
+        braid__spin_unlock(&c->m);
         err = braid__park(&w, n.task, deadline);
-        pthread_mutex_lock(&c->m);
+        braid__spin_lock(&c->m);
         if (n.done) {
             err = 0;
             break;
@@ -428,7 +425,7 @@ int braid_cond_wait_until(braid_cond *c, braid_mutex *x, int64_t deadline)
             break;
         }
     }
-    pthread_mutex_unlock(&c->m);
+    braid__spin_unlock(&c->m);
     /* asyncio re-acquires the lock even when cancelled or timed out. */
     int lerr;
     do
@@ -446,13 +443,13 @@ int braid_cond_notify(braid_cond *c, int n)
 {
     if (c == NULL || n < 0)
         return -EINVAL;
-    pthread_mutex_lock(&c->m);
+    braid__spin_lock(&c->m);
     int k = 0;
     while (k < n && c->q.head != NULL) {
         q_grant(&c->q, c->q.head, 0);
         k++;
     }
-    pthread_mutex_unlock(&c->m);
+    braid__spin_unlock(&c->m);
     return k;
 }
 
@@ -460,20 +457,20 @@ int braid_cond_notify_all(braid_cond *c)
 {
     if (c == NULL)
         return -EINVAL;
-    pthread_mutex_lock(&c->m);
+    braid__spin_lock(&c->m);
     int k = 0;
     while (c->q.head != NULL) {
         q_grant(&c->q, c->q.head, 0);
         k++;
     }
-    pthread_mutex_unlock(&c->m);
+    braid__spin_unlock(&c->m);
     return k;
 }
 
 /* ---- barrier ---------------------------------------------------------- */
 
 struct braid_barrier {
-    pthread_mutex_t m;
+    braid__spin m;
     unsigned parties, arrived;
     waitq q;
 };
@@ -485,7 +482,7 @@ int braid_barrier_new(braid_barrier **out, unsigned parties)
     braid_barrier *b = calloc(1, sizeof *b);
     if (b == NULL)
         return -ENOMEM;
-    pthread_mutex_init(&b->m, NULL);
+    braid__spin_init(&b->m);
     b->parties = parties;
     *out = b;
     return 0;
@@ -495,7 +492,6 @@ void braid_barrier_free(braid_barrier *b)
 {
     if (b == NULL)
         return;
-    pthread_mutex_destroy(&b->m);
     free(b);
 }
 
@@ -506,7 +502,7 @@ int braid_barrier_wait(braid_barrier *b)
     int err = need_coroutine();
     if (err != 0)
         return err;
-    pthread_mutex_lock(&b->m);
+    braid__spin_lock(&b->m);
     int index = (int)b->arrived++;
     if (b->arrived == b->parties) {
         b->arrived = 0; /* the barrier is reusable: the next round starts */
@@ -517,14 +513,14 @@ int braid_barrier_wait(braid_barrier *b)
         if (err != 0)
             b->arrived--; /* cancelled: we leave the round */
     }
-    pthread_mutex_unlock(&b->m);
+    braid__spin_unlock(&b->m);
     return err != 0 ? err : index;
 }
 
 /* ---- channel (bounded MPMC queue of intptr_t, with close) -------------- */
 
 struct braid_chan {
-    pthread_mutex_t m;
+    braid__spin m;
     intptr_t *ring;
     size_t cap, head, count;
     bool closed;
@@ -543,7 +539,7 @@ int braid_chan_new(braid_chan **out, size_t capacity)
         free(c);
         return -ENOMEM;
     }
-    pthread_mutex_init(&c->m, NULL);
+    braid__spin_init(&c->m);
     c->cap = capacity;
     *out = c;
     return 0;
@@ -553,7 +549,6 @@ void braid_chan_free(braid_chan *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_destroy(&c->m);
     free(c->ring);
     free(c);
 }
@@ -562,12 +557,12 @@ int braid_chan_close(braid_chan *c)
 {
     if (c == NULL)
         return -EINVAL;
-    pthread_mutex_lock(&c->m);
+    braid__spin_lock(&c->m);
     int err = c->closed ? -EALREADY : 0;
     c->closed = true;
     q_grant_all(&c->senders, -EPIPE);
     q_grant_all(&c->receivers, -EPIPE); /* the buffer is empty if any wait */
-    pthread_mutex_unlock(&c->m);
+    braid__spin_unlock(&c->m);
     return err;
 }
 
@@ -612,7 +607,7 @@ int braid_chan_send_until(braid_chan *c, intptr_t v, int64_t deadline)
     int err = need_coroutine();
     if (err != 0)
         return err;
-    pthread_mutex_lock(&c->m);
+    braid__spin_lock(&c->m);
     if (c->closed) {
         err = -EPIPE;
     } else if (chan_put(c, v) != 0) {
@@ -620,7 +615,7 @@ int braid_chan_send_until(braid_chan *c, intptr_t v, int64_t deadline)
         n.value = v;
         err = q_wait(&c->m, &c->senders, &n, deadline); /* granted: taken */
     }
-    pthread_mutex_unlock(&c->m);
+    braid__spin_unlock(&c->m);
     return err;
 }
 
@@ -633,9 +628,9 @@ int braid_chan_try_send(braid_chan *c, intptr_t v)
 {
     if (c == NULL)
         return -EINVAL;
-    pthread_mutex_lock(&c->m);
+    braid__spin_lock(&c->m);
     int err = c->closed ? -EPIPE : chan_put(c, v);
-    pthread_mutex_unlock(&c->m);
+    braid__spin_unlock(&c->m);
     return err;
 }
 
@@ -646,7 +641,7 @@ int braid_chan_recv_until(braid_chan *c, intptr_t *v, int64_t deadline)
     int err = need_coroutine();
     if (err != 0)
         return err;
-    pthread_mutex_lock(&c->m);
+    braid__spin_lock(&c->m);
     if (chan_get(c, v) != 0) {
         if (c->closed) {
             err = -EPIPE;
@@ -657,7 +652,7 @@ int braid_chan_recv_until(braid_chan *c, intptr_t *v, int64_t deadline)
                 *v = n.value;
         }
     }
-    pthread_mutex_unlock(&c->m);
+    braid__spin_unlock(&c->m);
     return err;
 }
 
@@ -670,11 +665,11 @@ int braid_chan_try_recv(braid_chan *c, intptr_t *v)
 {
     if (c == NULL || v == NULL)
         return -EINVAL;
-    pthread_mutex_lock(&c->m);
+    braid__spin_lock(&c->m);
     int err = chan_get(c, v);
     if (err != 0 && c->closed)
         err = -EPIPE;
-    pthread_mutex_unlock(&c->m);
+    braid__spin_unlock(&c->m);
     return err;
 }
 
@@ -682,9 +677,9 @@ long braid_chan_len(braid_chan *c)
 {
     if (c == NULL)
         return -EINVAL;
-    pthread_mutex_lock(&c->m);
+    braid__spin_lock(&c->m);
     long n = (long)c->count;
-    pthread_mutex_unlock(&c->m);
+    braid__spin_unlock(&c->m);
     return n;
 }
 
@@ -697,7 +692,7 @@ typedef struct fcb {
 } fcb;
 
 struct braid_future {
-    pthread_mutex_t m;
+    braid__spin m;
     int state; /* 0 pending, 1 resolved, 2 failed */
     int64_t value;
     int err;
@@ -712,7 +707,7 @@ int braid_future_new(braid_future **out)
     braid_future *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -ENOMEM;
-    pthread_mutex_init(&f->m, NULL);
+    braid__spin_init(&f->m);
     *out = f;
     return 0;
 }
@@ -727,15 +722,14 @@ void braid_future_free(braid_future *f)
         free(cb);
         cb = next;
     }
-    pthread_mutex_destroy(&f->m);
     free(f);
 }
 
 static int future_complete(braid_future *f, int state, int64_t value, int err)
 {
-    pthread_mutex_lock(&f->m);
+    braid__spin_lock(&f->m);
     if (f->state != 0) {
-        pthread_mutex_unlock(&f->m);
+        braid__spin_unlock(&f->m);
         return -EALREADY;
     }
     f->state = state;
@@ -744,7 +738,7 @@ static int future_complete(braid_future *f, int state, int64_t value, int err)
     q_grant_all(&f->q, 0);
     fcb *cbs = f->callbacks;
     f->callbacks = NULL;
-    pthread_mutex_unlock(&f->m);
+    braid__spin_unlock(&f->m);
     /* Run callbacks in registration order, outside the lock. */
     fcb *rev = NULL;
     while (cbs != NULL) {
@@ -780,9 +774,9 @@ int braid_future_done(braid_future *f)
 {
     if (f == NULL)
         return -EINVAL;
-    pthread_mutex_lock(&f->m);
+    braid__spin_lock(&f->m);
     int d = f->state != 0;
-    pthread_mutex_unlock(&f->m);
+    braid__spin_unlock(&f->m);
     return d;
 }
 
@@ -790,7 +784,7 @@ int braid_future_await_until(braid_future *f, int64_t *value, int64_t deadline)
 {
     if (f == NULL)
         return -EINVAL;
-    pthread_mutex_lock(&f->m);
+    braid__spin_lock(&f->m);
     int err = 0;
     if (f->state == 0) {
         qnode n;
@@ -801,7 +795,7 @@ int braid_future_await_until(braid_future *f, int64_t *value, int64_t deadline)
         if (err == 0 && value != NULL)
             *value = f->value;
     }
-    pthread_mutex_unlock(&f->m);
+    braid__spin_unlock(&f->m);
     return err;
 }
 
@@ -819,14 +813,14 @@ int braid_future_on_done(braid_future *f, void (*fn)(braid_future *f, void *arg)
         return -ENOMEM;
     cb->fn = fn;
     cb->arg = arg;
-    pthread_mutex_lock(&f->m);
+    braid__spin_lock(&f->m);
     if (f->state == 0) {
         cb->next = f->callbacks;
         f->callbacks = cb;
-        pthread_mutex_unlock(&f->m);
+        braid__spin_unlock(&f->m);
         return 0;
     }
-    pthread_mutex_unlock(&f->m);
+    braid__spin_unlock(&f->m);
     free(cb);
     fn(f, arg); /* already done: call at once, on this thread */
     return 0;

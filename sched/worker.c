@@ -532,11 +532,50 @@ static void task_entry(void *arg)
     abort(); /* a finished coroutine is never resumed */
 }
 
+static void finish_wait(braid__worker *w, braid_task *t);
+
+/* READY -> RUNNING for the one holder of t's resume entry; a CAS keeps
+ * concurrent flag updates (cancel). */
+static void resume_transition(braid_task *t)
+{
+    uintptr_t st = braid__load_relaxed(&t->state); /* relaxed: CAS loop below */
+    while (!braid__cas(&t->state, &st, (st & ~ST_MASK) | ST_RUNNING))
+        ;
+}
+
 void braid__suspend(braid__worker *w, braid_task *self, int action)
 {
-    w->action = action;
-    w->action_task = self;
-    braid__switch(&self->ctx, &w->sched_ctx, &w->sched_fiber, false);
+    /* Hand-off: a task that waits right after waking another (ping-pong,
+     * producer/consumer) switches straight to the task in the LIFO slot,
+     * which the loop would pick next anyway, when no periodic check is due.
+     * The task we switch to finishes our suspension (finish_wait) as its
+     * first step, once our context is saved. */
+    if (action == ACT_WAIT && w->lifo != 0 && w->lifo_runs < LIFO_MAX &&
+        w->inject_countdown > 1 && w->yield_countdown > 1 && w->timer_countdown > 1) {
+        braid_task *next = ENTRY_TASK(w->lifo);
+        w->lifo = 0;
+        w->lifo_runs++;
+        w->inject_countdown--;
+        w->yield_countdown--;
+        w->timer_countdown--;
+        resume_transition(next);
+        w->action = ACT_WAIT;
+        w->action_task = self;
+        w->cur = next;
+        braid__switch(&self->ctx, &next->ctx, next->fiber, false);
+    } else {
+        w->action = action;
+        w->action_task = self;
+        braid__switch(&self->ctx, &w->sched_ctx, &w->sched_fiber, false);
+    }
+    /* Resumed, maybe on another worker. If another task handed off to us,
+     * its suspension is ours to finish. */
+    w = braid__worker_current();
+    if (w->action == ACT_WAIT) {
+        braid_task *prev = w->action_task;
+        w->action = ACT_NONE;
+        finish_wait(w, prev);
+    }
 }
 
 bool braid__yield_fast(braid__worker *w, braid_task *self)
@@ -596,6 +635,13 @@ static void after_switch(braid__worker *w)
         w->yq_tail = t;
         return;
     }
+    finish_wait(w, t);
+}
+
+/* The second half of a wait, run after t's context is saved (by the loop,
+ * or by the task t handed off to). */
+static void finish_wait(braid__worker *w, braid_task *t)
+{
     uintptr_t st = braid__load_relaxed(&t->state); /* relaxed: CAS loop below */
     /* ACT_WAIT. Release (acq_rel CAS): the saved context is published to
      * the waker that moves it SUSPENDED -> READY (pairs with its CAS). */
@@ -617,10 +663,7 @@ static void run_entry(braid__worker *w, uintptr_t e)
     if (e & ENTRY_YIELDED) {
         /* still RUNNING, owned by this worker's yield queue */
     } else if (e & ENTRY_RESUME) {
-        /* We own the resume entry; CAS keeps concurrent flag updates. */
-        uintptr_t st = braid__load_relaxed(&t->state);
-        while (!braid__cas(&t->state, &st, (st & ~ST_MASK) | ST_RUNNING))
-            ;
+        resume_transition(t); /* we own the resume entry */
     } else {
         if (!braid__task_claim(t, true)) {
             braid__task_drop(w, t, 1); /* an awaiter ran it: drop the entry's ref */

@@ -3,15 +3,16 @@
 table: the sleep rows (waiting-bound) take about the same time on 1 and 2
 workers (ratio within 1.3: concurrency), the fib rows (CPU-bound) speed up by
 more than 1.3x on 2 workers (parallelism), and every row ran its tasks.
-Speed-ups on a shared 2-vCPU machine are noisy: up to 5 attempts.
+Speed-ups on a shared 2-vCPU machine are noisy: up to 5 attempts, 2 s apart.
 Usage: demo_check.py path/to/braid-demo
 """
 import subprocess
 import sys
+import time
 
 
 def run(demo):
-    out = subprocess.run([demo, "-w", "2", "-n", "28", "-c", "5000"], capture_output=True,
+    out = subprocess.run([demo, "-w", "2", "-n", "29", "-c", "5000"], capture_output=True,
                          text=True, timeout=120)
     if out.returncode != 0:
         return None, "exit status %d: %s" % (out.returncode, out.stderr)
@@ -37,7 +38,7 @@ def main():
         s1, s2 = rows[("sleep", 1)][0], rows[("sleep", 2)][0]
         f1, f2 = rows[("fib", 1)][0], rows[("fib", 2)][0]
         problems = []
-        if rows[("sleep", 1)][1] != 5001 or rows[("fib", 1)][1] != 2 * 514229 - 2 + 1:
+        if rows[("sleep", 1)][1] != 5001 or rows[("fib", 1)][1] != 2 * 832040 - 2 + 1:
             problems.append("task counts wrong")
         if not (s1 >= 50 and s2 >= 50):
             problems.append("sleeps of 50-100 ms finished in under 50 ms")
@@ -51,6 +52,7 @@ def main():
             print(text)
             print("1 passed, 0 failed")
             return 0
+        time.sleep(2)  # the other vCPU may be busy for a moment: try again later
     print(text)
     print("FAILED: " + "; ".join(problems))
     return 1
