@@ -487,7 +487,7 @@ static int64_t main_mutex_trylock(void *arg)
     wait_count(&try_stage, 1);
     int64_t t0 = braid_now();
     cr_assert_eq(braid_mutex_trylock(x), -EBUSY);
-    cr_assert_lt(braid_now() - t0, 100 * MS, "trylock must not block");
+    cr_assert_lt(braid_now() - t0, 500 * MS, "trylock must not block");
     atomic_store(&try_stage, 2);
     join(h, 0);
     cr_assert_eq(braid_mutex_trylock(x), 0);
@@ -1220,8 +1220,8 @@ static atomic_int ch_sender_started;
 static int64_t ch_blocking_sender(void *arg)
 {
     braid_chan *c = arg;
+    int64_t t0 = braid_now(); /* before the announcement: blocked >= main's sleep */
     atomic_store(&ch_sender_started, 1);
-    int64_t t0 = braid_now();
     int err = braid_chan_send(c, 99);
     if (err != 0)
         return err;
@@ -1253,7 +1253,7 @@ static int64_t main_chan_capacity(void *arg)
     int64_t blocked = 0;
     cr_assert_eq(braid_await(s, &blocked), 0);
     braid_task_release(s);
-    cr_assert_geq(blocked, 30 * MS, "the sender was blocked %lld ms only",
+    cr_assert_geq(blocked, 40 * MS, "the sender was blocked %lld ms only",
                   (long long)(blocked / MS));
     cr_assert_eq(braid_chan_len(c), 3);
     intptr_t expect[3] = {1, 2, 99};
@@ -1555,6 +1555,51 @@ static int64_t main_ping_pong(void *arg)
 Test(chan, ping_pong_ten_thousand_round_trips, .timeout = 30)
 {
     run_main_1_and_2(main_ping_pong, NULL);
+}
+
+/* Objects are not tied to a runtime: coroutines of two runtimes talk over
+ * channels (a wake-up crosses runtimes through the injection queue). */
+enum { XRT_VALUES = 2000 };
+
+static int64_t xrt_echo(void *arg)
+{
+    (void)arg;
+    intptr_t v;
+    int err;
+    while ((err = braid_chan_recv(ping, &v)) == 0)
+        cr_assert_eq(braid_chan_send(pong, v * 2), 0);
+    cr_assert_eq(err, -EPIPE);
+    return 0;
+}
+
+static int64_t xrt_client(void *arg)
+{
+    (void)arg;
+    intptr_t v;
+    for (intptr_t i = 0; i < XRT_VALUES; i++) {
+        cr_assert_eq(braid_chan_send(ping, i), 0);
+        cr_assert_eq(braid_chan_recv(pong, &v), 0);
+        cr_assert_eq(v, 2 * i);
+    }
+    return braid_chan_close(ping);
+}
+
+Test(chan, coroutines_of_two_runtimes_talk_over_channels, .timeout = 30)
+{
+    for (unsigned nw = 1; nw <= 2; nw++) {
+        braid_rt *a = rt_make(nw), *b = rt_make(nw);
+        cr_assert_eq(braid_chan_new(&ping, 1), 0);
+        cr_assert_eq(braid_chan_new(&pong, 1), 0);
+        braid_task *echo;
+        cr_assert_eq(braid_rt_spawn(b, &echo, xrt_echo, NULL), 0);
+        cr_assert_eq(braid_rt_block_on(a, xrt_client, NULL, NULL), 0);
+        cr_assert_eq(braid_rt_block_on(b, await_task, echo, NULL), 0);
+        braid_task_release(echo);
+        braid_chan_free(ping);
+        braid_chan_free(pong);
+        rt_done(a);
+        rt_done(b);
+    }
 }
 
 Test(chan, bad_arguments_and_outside_a_coroutine, .timeout = 10)
@@ -1966,4 +2011,91 @@ Test(future, bad_arguments, .timeout = 10)
     cr_assert_eq(braid_future_resolve(f, 0), 0);
     braid_future_free(f);
     braid_future_free(NULL);
+}
+
+/* ====================================================================== */
+/* cancellation racing a grant                                             */
+/* ====================================================================== */
+
+/* The grant wins (braid.h), but the cancellation must not be lost: a task
+ * whose braid_cancel returned 1 has to see -ECANCELED in the raced call or
+ * at its next waiting call. Today sync.c consumes the request in
+ * braid__park and then returns the grant, so the cancel is never delivered
+ * (both tests fail). Disabled until that is fixed; see the report. */
+static atomic_int race_stage;
+static int race_first, race_next;
+
+static int64_t race_locker(void *arg)
+{
+    braid_mutex *x = arg;
+    atomic_store(&race_stage, 1);
+    race_first = braid_mutex_lock(x); /* granted by unlock, then cancelled */
+    race_next = braid_sleep(20 * MS);
+    if (race_first == 0)
+        cr_assert_eq(braid_mutex_unlock(x), 0);
+    return 0;
+}
+
+static int64_t main_race_mutex(void *arg)
+{
+    (void)arg;
+    atomic_store(&race_stage, 0);
+    braid_mutex *x;
+    cr_assert_eq(braid_mutex_new(&x), 0);
+    cr_assert_eq(braid_mutex_lock(x), 0);
+    braid_task *t = spawn(race_locker, x);
+    wait_count(&race_stage, 1); /* one worker: t is queued on x */
+    cr_assert_eq(braid_mutex_unlock(x), 0); /* the grant: t is ready */
+    cr_assert_eq(braid_cancel(t), 1);       /* recorded before t runs */
+    join(t, 0);
+    cr_assert_eq(race_first, 0, "the grant wins: lock returned %d", race_first);
+    cr_assert_eq(race_next, -ECANCELED, "the cancel was lost (next waiting call: %d)",
+                 race_next);
+    braid_mutex_free(x);
+    return 0;
+}
+
+Test(cancel_race, mutex_grant_then_cancel_delivers_the_cancel_later, .timeout = 10,
+     .disabled = true)
+{
+    run_main(1, main_race_mutex, NULL);
+}
+
+static int64_t race_cond_waiter(void *arg)
+{
+    (void)arg;
+    cr_assert_eq(braid_mutex_lock(cw_x), 0);
+    atomic_store(&race_stage, 1);
+    race_first = braid_cond_wait(cw_c, cw_x); /* notified, cancelled re-acquiring */
+    cr_assert_eq(braid_mutex_unlock(cw_x), 0, "cond_wait returned without the mutex");
+    race_next = braid_sleep(20 * MS);
+    return 0;
+}
+
+static int64_t main_race_cond(void *arg)
+{
+    (void)arg;
+    atomic_store(&race_stage, 0);
+    cr_assert_eq(braid_mutex_new(&cw_x), 0);
+    cr_assert_eq(braid_cond_new(&cw_c), 0);
+    braid_task *t = spawn(race_cond_waiter, NULL);
+    wait_count(&race_stage, 1);
+    cr_assert_eq(braid_mutex_lock(cw_x), 0); /* t is in cond_wait */
+    cr_assert_eq(braid_cond_notify(cw_c, 1), 1);
+    cr_assert_eq(braid_sleep(10 * MS), 0);   /* t now waits for the mutex */
+    cr_assert_eq(braid_cancel(t), 1);
+    cr_assert_eq(braid_sleep(10 * MS), 0);
+    cr_assert_eq(braid_mutex_unlock(cw_x), 0);
+    join(t, 0);
+    /* asyncio's Condition.wait re-acquires, then re-raises CancelledError. */
+    cr_assert(race_first == -ECANCELED || race_next == -ECANCELED,
+              "the cancel was lost: cond_wait %d, next waiting call %d", race_first, race_next);
+    braid_cond_free(cw_c);
+    braid_mutex_free(cw_x);
+    return 0;
+}
+
+Test(cancel_race, cond_cancel_while_reacquiring_is_delivered, .timeout = 10, .disabled = true)
+{
+    run_main_1_and_2(main_race_cond, NULL);
 }
