@@ -394,9 +394,34 @@ int braid_await(braid_task *t, int64_t *result)
     if (__builtin_expect(t != NULL && w != NULL && w->cur != NULL, 1) &&
         braid__load_acquire(&t->state) == (ST_IDLE | 3 * REF_ONE) && stack_room(w->cur) &&
         braid__deque_take_if(&w->dq, (uintptr_t)t) != 0) {
+        /* run_inline(exclusive) and status_of, written out for the hot path. */
+        braid_task *self = w->cur;
         braid__store_relaxed(&t->state, ST_RUNNING | 2 * REF_ONE);
-        run_inline(w, w->cur, t, true);
-        return braid__status_of(t, result);
+        t->parent = self;
+        t->fiber = self->fiber;
+        t->escaped = false;
+        w->cur = t;
+        braid__store_relaxed(&w->n_inlined, braid__load_relaxed(&w->n_inlined) + 1);
+        int64_t r = t->fn(t->arg);
+        w = braid__worker_current(); /* t may have suspended and moved us */
+        t->ret = r;
+        w->cur = self;
+        if (__builtin_expect(!t->escaped &&
+                                 braid__load_relaxed(&t->state) == (ST_RUNNING | 2 * REF_ONE),
+                             1)) {
+            /* Release: orders t->ret before DONE for a later acquire. */
+            braid__store_release(&t->state, ST_DONE | REF_ONE);
+            braid__store_relaxed(&w->n_completed, braid__load_relaxed(&w->n_completed) + 1);
+        } else {
+            braid__task_complete(w, t);
+        }
+        /* We ran it: its result is ours without another acquire. */
+        braid__store32_release(&t->retrieved, 1);
+        if (r < 0)
+            return r < INT_MIN ? INT_MIN : (int)r;
+        if (result != NULL)
+            *result = r;
+        return 0;
     }
     return await_slow(w, t, result);
 }
