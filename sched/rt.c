@@ -428,14 +428,14 @@ int braid_await(braid_task *t, int64_t *result)
 
 int braid_yield(void)
 {
-    braid__worker *w = braid__worker_current();
+    braid__worker *w = braid__worker_here(); /* nothing switched yet */
     if (w == NULL || w->cur == NULL)
         return -EPERM;
     braid_task *self = w->cur;
-    if (braid__take_cancel(self))
-        return -ECANCELED;
     if (!braid__yield_fast(w, self))
         braid__suspend(w, self, ACT_YIELD);
+    /* A pending cancellation is delivered here, after the yield: one check
+     * per yield instead of two (the yield is the suspension it hits). */
     if (braid__take_cancel(self))
         return -ECANCELED;
     return 0;
