@@ -1,4 +1,4 @@
-/* timer.c - binary min-heap of timers (see timer.h). O(log n) add, remove
+/* timer.c - 4-ary min-heap of timers (see timer.h). O(log n) add, remove
  * and pop; the array grows by doubling and never shrinks (a warm heap does
  * not allocate). */
 #include "timer.h"
@@ -17,11 +17,16 @@ static void place(braid__timer_heap *h, size_t i, braid__timer_entry e)
     e.node->index = i;
 }
 
+/* A 4-ary heap: half the depth of a binary one, and a node's four children
+ * (24 bytes each) share one or two cache lines, so a pop touches about half
+ * the lines (pops dominated 100,000-sleeper runs under callgrind). */
+#define ARITY 4
+
 static void sift_up(braid__timer_heap *h, size_t i)
 {
     braid__timer_entry e = h->v[i];
     while (i > 0) {
-        size_t p = (i - 1) / 2;
+        size_t p = (i - 1) / ARITY;
         if (!before(&e, &h->v[p]))
             break;
         place(h, i, h->v[p]);
@@ -34,11 +39,13 @@ static void sift_down(braid__timer_heap *h, size_t i)
 {
     braid__timer_entry e = h->v[i];
     for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
+        size_t first = ARITY * i + 1;
+        if (first >= h->n)
             break;
-        if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c]))
-            c++;
+        size_t c = first, end = first + ARITY < h->n ? first + ARITY : h->n;
+        for (size_t k = first + 1; k < end; k++)
+            if (before(&h->v[k], &h->v[c]))
+                c = k;
         if (!before(&h->v[c], &e))
             break;
         place(h, i, h->v[c]);
@@ -100,7 +107,7 @@ bool braid__timer_remove(braid__timer_heap *h, braid__timer *t)
     braid__timer_entry last = h->v[--h->n];
     if (last.node != t) {
         place(h, i, last);
-        if (i > 0 && before(&last, &h->v[(i - 1) / 2]))
+        if (i > 0 && before(&last, &h->v[(i - 1) / ARITY]))
             sift_up(h, i);
         else
             sift_down(h, i);
