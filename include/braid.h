@@ -73,8 +73,14 @@ typedef struct braid_rt_opts {
     /* Seed of the per-worker random generators (braid_rand_*, and victim
      * choice). 0: a fixed default, so runs are repeatable. */
     uint64_t seed;
+    /* Called on each worker thread once, before it runs any task, and once
+     * as it exits (after the last); for hosts that set up thread-locals.
+     * They must not call braid's waiting verbs. NULL: none. */
+    void (*on_worker_start)(unsigned worker, void *arg);
+    void (*on_worker_stop)(unsigned worker, void *arg);
+    void *hook_arg; /* passed to both */
     /* Room for growth; keep zero. */
-    uint64_t reserved[8];
+    uint64_t reserved[5];
 } braid_rt_opts;
 
 #define BRAID_MAX_WORKERS 1024
@@ -415,6 +421,12 @@ typedef struct braid_stats {
 
 /* Fill *out with rt's counters. Any thread. Errors: -EINVAL (NULL). */
 BRAID_API int braid_rt_stats(braid_rt *rt, braid_stats *out);
+/* The same counters for one worker (0 .. workers-1). Spawns from threads
+ * that are not workers count in no worker's `spawned`; `live` and
+ * `stacks_in_use` are per-worker differences (a task may end, or return its
+ * stack, on another worker): only their sum over the workers is meaningful.
+ * Errors: -EINVAL (NULL, or no such worker). */
+BRAID_API int braid_rt_worker_stats(braid_rt *rt, unsigned worker, braid_stats *out);
 
 /* Short description of a braid error code (a negative errno). */
 BRAID_API const char *braid_strerror(int err);

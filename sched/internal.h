@@ -207,6 +207,9 @@ struct braid_rt {
     braid__aword foreign_spawned;  /* spawns by non-workers (inject) */
     braid__aword started_workers;
     int no_segv; /* opts.no_overflow_handler */
+    void (*on_start)(unsigned worker, void *arg);
+    void (*on_stop)(unsigned worker, void *arg);
+    void *hook_arg;
 };
 
 /* worker.c */
@@ -285,6 +288,10 @@ bool braid__task_claim(braid_task *t, bool drop_queue_ref);
 bool braid__waiter_add(braid_task *t, braid__waiter *n);
 void braid__waiter_remove(braid_task *t, braid__waiter *n);
 bool braid__take_cancel(braid_task *self);
+/* A waiting call that consumed a cancellation but then succeeded anyway (a
+ * grant won the race) puts the request back: the next waiting call gets it.
+ * Called by the running task on itself. */
+void braid__rearm_cancel(braid_task *self);
 /* rt.c: wait (never inline) until t is DONE: 0, -ETIMEDOUT, -ECANCELED,
  * -EDEADLK. */
 int braid__wait_done(braid__worker *w, braid_task *self, braid_task *t, int64_t deadline);

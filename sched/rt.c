@@ -92,6 +92,9 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
     rt->stack_size = ss;
     rt->pin = o->pin_workers;
     rt->no_segv = o->no_overflow_handler;
+    rt->on_start = o->on_worker_start;
+    rt->on_stop = o->on_worker_stop;
+    rt->hook_arg = o->hook_arg;
     rt->seed = o->seed ? o->seed : 0x9E3779B97F4A7C15ULL;
     pthread_mutex_init(&rt->idle_lock, NULL);
     pthread_mutex_init(&rt->inj_lock, NULL);
@@ -321,6 +324,8 @@ int braid__wait_done(braid__worker *w, braid_task *self, braid_task *t, int64_t 
         /* Acquire: pairs with the completion's release (t->ret). */
         if ((braid__load_acquire(&t->state) & ST_MASK) == ST_DONE) {
             braid__waiter_remove(t, &n); /* waits out a completer still waking */
+            if (err == -ECANCELED)
+                braid__rearm_cancel(self); /* t ended anyway: the next wait gets it */
             return 0;
         }
         if (err != 0) {
@@ -539,15 +544,11 @@ int braid_worker_id(void)
     return w != NULL ? (int)w->id : -1;
 }
 
-int braid_rt_stats(braid_rt *rt, braid_stats *out)
+/* Add worker w's counters to *out. Relaxed loads: every counter has one
+ * writer (its worker) and only grows; a snapshot is what stats promise. */
+static void add_worker_stats(braid__worker *w, braid_stats *out)
 {
-    if (rt == NULL || out == NULL)
-        return -EINVAL;
-    memset(out, 0, sizeof *out);
-    /* Relaxed loads: counters are single-writer and monotonic. */
-    out->spawned = braid__load_relaxed(&rt->foreign_spawned);
-    for (unsigned i = 0; i < rt->nworkers; i++) {
-        braid__worker *w = rt->workers[i];
+    {
         out->spawned += braid__load_relaxed(&w->n_spawned);
         out->completed += braid__load_relaxed(&w->n_completed);
         out->started += braid__load_relaxed(&w->n_started); /* by the loop */
@@ -558,6 +559,28 @@ int braid_rt_stats(braid_rt *rt, braid_stats *out)
         out->timers_fired += braid__load_relaxed(&w->n_timers_fired);
         out->stacks_in_use += (uint64_t)braid__load_relaxed(&w->n_stacks_live);
     }
+}
+
+int braid_rt_stats(braid_rt *rt, braid_stats *out)
+{
+    if (rt == NULL || out == NULL)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    /* Relaxed: see add_worker_stats. */
+    out->spawned = braid__load_relaxed(&rt->foreign_spawned);
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        add_worker_stats(rt->workers[i], out);
+    out->started += out->inlined;
+    out->live = out->spawned - out->completed;
+    return 0;
+}
+
+int braid_rt_worker_stats(braid_rt *rt, unsigned worker, braid_stats *out)
+{
+    if (rt == NULL || out == NULL || worker >= rt->nworkers)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    add_worker_stats(rt->workers[worker], out);
     out->started += out->inlined;
     out->live = out->spawned - out->completed;
     return 0;

@@ -102,8 +102,11 @@ static int q_wait(braid__spin *m, waitq *q, qnode *n, int64_t deadline)
                 err = -ETIMEDOUT;
         }
         braid__spin_lock(m);
-        if (n->done)
-            return n->result; /* a grant wins over a timeout or cancel */
+        if (n->done) { /* a grant wins over a timeout or cancel */
+            if (err == -ECANCELED)
+                braid__rearm_cancel(n->task); /* not lost: the next wait gets it */
+            return n->result;
+        }
         if (err != 0) {
             q_unlink(q, n);
             return err;
@@ -417,6 +420,8 @@ int braid_cond_wait_until(braid_cond *c, braid_mutex *x, int64_t deadline)
         err = braid__park(&w, n.task, deadline);
         braid__spin_lock(&c->m);
         if (n.done) {
+            if (err == -ECANCELED)
+                braid__rearm_cancel(n.task); /* delivered below, after relocking */
             err = 0;
             break;
         }
@@ -426,12 +431,15 @@ int braid_cond_wait_until(braid_cond *c, braid_mutex *x, int64_t deadline)
         }
     }
     braid__spin_unlock(&c->m);
-    /* asyncio re-acquires the lock even when cancelled or timed out. */
+    /* asyncio re-acquires the lock even when cancelled or timed out, then
+     * raises the cancellation: keep trying, remember it, report it. */
     int lerr;
-    do
-        lerr = braid_mutex_lock(x);
-    while (lerr == -ECANCELED);
-    return err;
+    bool cancelled = err == -ECANCELED;
+    while ((lerr = braid_mutex_lock(x)) == -ECANCELED)
+        cancelled = true;
+    if (!cancelled && braid__take_cancel(n.task))
+        cancelled = true; /* re-armed above, or arrived while relocking */
+    return cancelled ? -ECANCELED : err;
 }
 
 int braid_cond_wait(braid_cond *c, braid_mutex *x)

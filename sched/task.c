@@ -328,6 +328,14 @@ bool braid__take_cancel(braid_task *self)
     return false;
 }
 
+void braid__rearm_cancel(braid_task *self)
+{
+    /* Relaxed first read; acq_rel CAS: the request is pending again. */
+    uintptr_t st = braid__load_relaxed(&self->state);
+    while (!(st & F_CANCEL) && !braid__cas(&self->state, &st, st | F_CANCEL))
+        ;
+}
+
 int braid_cancel(braid_task *t)
 {
     if (t == NULL)

@@ -779,6 +779,8 @@ static void *worker_main(void *arg)
 #if defined(BRAID_TSAN)
     w->sched_fiber.tsan = __tsan_get_current_fiber();
 #endif
+    if (rt->on_start != NULL)
+        rt->on_start(w->id, rt->hook_arg);
     for (;;) {
         uintptr_t e = next_entry(w);
         if (e == 0)
@@ -803,6 +805,8 @@ static void *worker_main(void *arg)
         }
     }
     stop_searching(w);
+    if (rt->on_stop != NULL)
+        rt->on_stop(w->id, rt->hook_arg);
     if (w->altstack != NULL) {
         stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
         sigaltstack(&ss, NULL);

@@ -1,5 +1,7 @@
 /* test_spawn.c - spawn, await, yield, cancel and handles on a live runtime. */
 #include <stdatomic.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common.h"
@@ -457,4 +459,69 @@ Test(run, braid_run_returns_status_and_result, .timeout = 10)
     cr_assert_eq(braid_run(main_result, NULL, NULL, &r), 0);
     cr_assert_eq(r, 7);
     cr_assert_eq(braid_run(main_error, NULL, NULL, &r), -ENOENT);
+}
+
+/* ---- embedding: worker hooks, per-worker statistics ---- */
+
+static atomic_int starts, stops, named_right;
+static atomic_uint start_mask;
+
+static void on_start(unsigned id, void *arg)
+{
+    cr_assert_eq(arg, (void *)&starts);
+    char name[16] = "", want[16];
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    snprintf(want, sizeof want, "braid-w%u", id);
+    if (strcmp(name, want) == 0)
+        atomic_fetch_add(&named_right, 1);
+    atomic_fetch_or(&start_mask, 1u << id);
+    atomic_fetch_add(&starts, 1);
+}
+
+static void on_stop(unsigned id, void *arg)
+{
+    (void)id;
+    (void)arg;
+    atomic_fetch_add(&stops, 1);
+}
+
+Test(embedding, worker_hooks_run_once_per_worker_and_stats_add_up, .timeout = 10)
+{
+    atomic_store(&starts, 0);
+    atomic_store(&stops, 0);
+    atomic_store(&named_right, 0);
+    atomic_store(&start_mask, 0);
+    braid_rt_opts o;
+    braid_rt_opts_init(&o);
+    o.workers = 3;
+    o.on_worker_start = on_start;
+    o.on_worker_stop = on_stop;
+    o.hook_arg = &starts;
+    braid_rt *rt;
+    cr_assert_eq(braid_rt_new(&rt, &o), 0);
+    int64_t r = 0;
+    cr_assert_eq(braid_rt_block_on(rt, fib, ARG(20), &r), 0);
+    cr_assert_eq(r, 6765);
+    double end = now_ms() + 5000;
+    while (atomic_load(&starts) < 3 && now_ms() < end)
+        ;
+    cr_assert_eq(atomic_load(&starts), 3);
+    cr_assert_eq(atomic_load(&start_mask), 7u, "each worker once");
+    cr_assert_eq(atomic_load(&named_right), 3, "workers are named braid-wN");
+    braid_stats all, one, sum = {0};
+    cr_assert_eq(braid_rt_stats(rt, &all), 0);
+    for (unsigned i = 0; i < 3; i++) {
+        cr_assert_eq(braid_rt_worker_stats(rt, i, &one), 0);
+        sum.completed += one.completed;
+        sum.started += one.started;
+        sum.stolen += one.stolen;
+    }
+    cr_assert_eq(braid_rt_worker_stats(rt, 3, &one), -EINVAL);
+    cr_assert_eq(sum.completed, all.completed);
+    cr_assert_eq(sum.started, all.started);
+    cr_assert_eq(sum.stolen, all.stolen);
+    cr_assert_eq(all.spawned, all.completed, "tasks spawned = tasks ended");
+    cr_assert_eq(atomic_load(&stops), 0);
+    rt_done(rt);
+    cr_assert_eq(atomic_load(&stops), 3, "each worker's stop hook ran at shutdown");
 }
