@@ -87,6 +87,37 @@ typedef struct {
 
 static uint64_t seed = 1;
 
+/* The traced run: sleepers and a fork-join fib at once, on every worker, so
+ * the trace shows both: slices interleaved on each lane while they wait,
+ * and steals (arrows between lanes) spreading the CPU work. */
+typedef struct {
+    sleep_args sa;
+    long n;
+} mixed_args;
+
+static int64_t mixed(void *arg)
+{
+    mixed_args *m = arg;
+    braid_task *s, *f;
+    if (braid_spawn(&s, sleep_all, &m->sa) != 0 || braid_spawn(&f, fib, (void *)(intptr_t)m->n) != 0)
+        return -12;
+    int e1 = braid_await(s, NULL), e2 = braid_await(f, NULL);
+    braid_task_release(s);
+    braid_task_release(f);
+    return e1 ? e1 : e2;
+}
+
+static int write_trace(const char *path, unsigned workers, int sleepers, long n)
+{
+    braid_rt_opts o;
+    braid_rt_opts_init(&o);
+    o.workers = workers;
+    o.seed = seed;
+    o.trace_path = path;
+    mixed_args m = {.sa = {.tasks = sleepers}, .n = n};
+    return braid_run(mixed, &m, &o, NULL);
+}
+
 static int run_row(row *r, braid_fn fn, void *arg)
 {
     braid_rt_opts o;
@@ -114,10 +145,11 @@ static int run_row(row *r, braid_fn fn, void *arg)
 
 static void usage(const char *p)
 {
-    printf("usage: %s [-w workers] [-n fib-size] [-c sleepers] [-S seed] [-h]\n"
+    printf("usage: %s [-w workers] [-n fib-size] [-c sleepers] [-S seed] [-T trace.json] [-h]\n"
            "Runs the same workloads on 1 worker and on all workers and prints one\n"
            "table: concurrency (sleepers finish in about the longest sleep on any\n"
-           "number of workers) versus parallelism (fib speeds up with workers).\n",
+           "number of workers) versus parallelism (fib speeds up with workers).\n"
+           "-T writes a trace of a mixed run (default braid-trace.json; -T '' for none).\n",
            p);
 }
 
@@ -126,13 +158,15 @@ int main(int argc, char **argv)
     unsigned workers = 0;
     long n = 27;
     int sleepers = 10000;
+    const char *trace = "braid-trace.json";
     int c;
-    while ((c = getopt(argc, argv, "w:n:c:S:h")) != -1) {
+    while ((c = getopt(argc, argv, "w:n:c:S:T:h")) != -1) {
         switch (c) {
         case 'w': workers = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'n': n = strtol(optarg, NULL, 10); break;
         case 'c': sleepers = atoi(optarg); break;
         case 'S': seed = strtoull(optarg, NULL, 10); break;
+        case 'T': trace = optarg; break;
         case 'h': usage(argv[0]); return 0;
         default: usage(argv[0]); return 2;
         }
@@ -176,5 +210,16 @@ int main(int argc, char **argv)
            "work speeds up only with more workers, which steal tasks from busy ones\n"
            "(parallelism).\n",
            (long long)rows[0].result, workers);
+    if (trace[0] != '\0') {
+        int err = write_trace(trace, workers, sleepers / 10 + 1, n > 22 ? 22 : n);
+        if (err != 0) {
+            fprintf(stderr, "braid-demo: trace: %s\n", braid_strerror(err));
+            return 1;
+        }
+        printf("\ntrace: %s (sleepers and fib at once on %u workers: one lane per worker,\n"
+               "task slices, parks, steals as arrows). Open it in Perfetto or\n"
+               "chrome://tracing.\n",
+               trace, workers);
+    }
     return 0;
 }

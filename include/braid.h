@@ -79,8 +79,14 @@ typedef struct braid_rt_opts {
     void (*on_worker_start)(unsigned worker, void *arg);
     void (*on_worker_stop)(unsigned worker, void *arg);
     void *hook_arg; /* passed to both */
+    /* Write a trace of the run (Chrome Trace Event JSON: one lane per
+     * worker with task slices, parks, steals as arrows between lanes, timer
+     * batches; Perfetto and chrome://tracing open it) to this path when the
+     * runtime is freed. NULL: the BRAID_TRACE environment variable, if set,
+     * names the file; otherwise no tracing. Borrowed: copied at _new. */
+    const char *trace_path;
     /* Room for growth; keep zero. */
-    uint64_t reserved[5];
+    uint64_t reserved[4];
 } braid_rt_opts;
 
 #define BRAID_MAX_WORKERS 1024
@@ -110,7 +116,8 @@ BRAID_API int braid_rt_block_on(braid_rt *rt, braid_fn fn, void *arg, int64_t *r
 /* Shut rt down and free it: every task still alive is cancelled (its
  * waiting call returns -ECANCELED) and awaited, the workers are joined, and
  * all memory is returned. Task handles of rt must not be used afterwards.
- * Errors: -EINVAL (rt NULL), -EPERM (called from one of rt's own workers).
+ * Errors: -EINVAL (rt NULL), -EPERM (called from one of rt's own workers),
+ * or the error writing the trace file (the runtime is freed all the same).
  * Blocks until every task has ended; a task that ignores cancellation and
  * never returns makes this wait forever. */
 BRAID_API int braid_rt_free(braid_rt *rt);

@@ -46,6 +46,7 @@
 #include "deque.h"
 #include "stack.h"
 #include "timer.h"
+#include "trace.h"
 
 #define ST_MASK ((uintptr_t)0x7)
 #define ST_FREE ((uintptr_t)0)
@@ -141,6 +142,7 @@ struct braid__worker {
     unsigned nfree;
     pthread_t thread;
     void *altstack;       /* sigaltstack for the overflow handler */
+    braid__tracebuf *trace; /* NULL: tracing off (trace.h) */
 
     /* Statistics: written by the owner (relaxed stores, no RMW), read by
      * anyone (relaxed loads; a snapshot). */
@@ -207,6 +209,8 @@ struct braid_rt {
     braid__aword foreign_spawned;  /* spawns by non-workers (inject) */
     braid__aword started_workers;
     int no_segv; /* opts.no_overflow_handler */
+    char *trace_path;    /* where braid_rt_free writes the trace, or NULL */
+    int64_t trace_t0;    /* clock at braid_rt_new: trace time zero */
     void (*on_start)(unsigned worker, void *arg);
     void (*on_stop)(unsigned worker, void *arg);
     void *hook_arg;
@@ -251,6 +255,15 @@ int braid__park(braid__worker **wp, braid_task *self, int64_t deadline);
 /* A timer with this deadline became the earliest of its heap: make sure
  * some parked worker wakes for it (worker.c, park protocol step 6). */
 void braid__timer_armed(braid_rt *rt, int64_t deadline);
+
+/* trace.c */
+void braid__trace_emit(braid__worker *w, uint32_t kind, uint64_t a, uint32_t b);
+static inline void braid__trace(braid__worker *w, uint32_t kind, uint64_t a, uint32_t b)
+{
+    if (__builtin_expect(w->trace != NULL, 0))
+        braid__trace_emit(w, kind, a, b);
+}
+int braid__trace_write(braid_rt *rt);
 
 /* task.c */
 #define LOCAL_FREE_MAX 2048 /* a worker's free list beyond this spills half */

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,10 @@ static void rt_destroy(braid_rt *rt)
             braid__worker *w = rt->workers[i];
             if (w == NULL)
                 continue;
+            if (w->trace != NULL) {
+                free(w->trace->ev);
+                free(w->trace);
+            }
             braid__deque_destroy(&w->dq);
             if (w->timers_ready)
                 braid__timer_heap_destroy(&w->timers);
@@ -56,6 +61,7 @@ static void rt_destroy(braid_rt *rt)
         }
         free(rt->workers);
     }
+    free(rt->trace_path);
     braid__slab_destroy(rt);
     if (rt->stacks_ready)
         braid__stack_source_destroy(&rt->stacks);
@@ -136,6 +142,28 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
         braid__timer_heap_init(&w->timers);
         w->timers_ready = true;
     }
+    const char *tp = o->trace_path != NULL ? o->trace_path : getenv("BRAID_TRACE");
+    if (tp != NULL && tp[0] != '\0') {
+        rt->trace_path = strdup(tp);
+        rt->trace_t0 = braid_now();
+        if (rt->trace_path == NULL) {
+            rt_destroy(rt);
+            return -ENOMEM;
+        }
+        for (unsigned i = 0; i < nw; i++) {
+            braid__tracebuf *t = calloc(1, sizeof *t);
+            if (t != NULL && (t->ev = malloc(BRAID__TRACE_EVENTS * sizeof *t->ev)) == NULL) {
+                free(t);
+                t = NULL;
+            }
+            if (t == NULL) {
+                rt_destroy(rt);
+                return -ENOMEM;
+            }
+            t->cap = BRAID__TRACE_EVENTS;
+            rt->workers[i]->trace = t;
+        }
+    }
     int err = braid__worker_start_all(rt);
     if (err != 0) {
         rt_destroy(rt);
@@ -173,8 +201,15 @@ int braid_rt_free(braid_rt *rt)
         nanosleep(&ts, NULL);
     }
     braid__worker_stop_all(rt);
+    int err = 0;
+    if (rt->trace_path != NULL) {
+        err = braid__trace_write(rt);
+        if (err != 0)
+            fprintf(stderr, "braid: could not write the trace to %s: %s\n", rt->trace_path,
+                    braid_strerror(err));
+    }
     rt_destroy(rt);
-    return 0;
+    return err;
 }
 
 static braid_task *task_new(braid_rt *rt, braid__worker *w, braid_fn fn, void *arg, bool handle)

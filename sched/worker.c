@@ -172,8 +172,10 @@ static unsigned fire_heap(braid__worker *w, braid__timer_heap *h, int64_t now, b
             break;
         pthread_mutex_lock(&h->lock);
     }
-    if (n != 0)
+    if (n != 0) {
         braid__store_relaxed(&w->n_timers_fired, braid__load_relaxed(&w->n_timers_fired) + n);
+        braid__trace(w, TEV_TIMERS, n, 0);
+    }
     return n;
 }
 
@@ -276,6 +278,7 @@ static bool park(braid__worker *w)
      * the other cores, and the next burst would fault the pages back. */
     if (until == INT64_MAX || until - braid__clock_ns() > TRIM_IDLE_NS)
         braid__stack_trim(&rt->stacks, STACK_KEEP_DIRTY);
+    braid__trace(w, TEV_PARK, 0, 0);
     /* Acquire: pairs with the release store in unpark_one. Relaxed stop:
      * stop_all also sets park_word, which is what we wait on. */
     while (braid__load32_acquire(&w->park_word) == 0 && !braid__load_relaxed(&rt->stop)) {
@@ -283,6 +286,7 @@ static bool park(braid__worker *w)
         if (until != INT64_MAX && braid__clock_ns() >= until)
             break;
     }
+    braid__trace(w, TEV_UNPARK, 0, 0);
     /* Relaxed: we are awake; armers treat 0 as "not parked". */
     braid__store_relaxed(&w->park_until, 0);
     if (braid__load32_acquire(&w->park_word) == 0) { /* timed out */
@@ -460,6 +464,7 @@ static uintptr_t steal_work(braid__worker *w, bool force)
                 push_entry(w, e);
         }
         if (first != 0) {
+            braid__trace(w, TEV_STEAL, (uint64_t)got, vi);
             braid__store_relaxed(&w->n_stolen, braid__load_relaxed(&w->n_stolen) + (uintptr_t)got);
             return first;
         }
@@ -562,6 +567,8 @@ void braid__suspend(braid__worker *w, braid_task *self, int action)
         w->action = ACT_WAIT;
         w->action_task = self;
         w->cur = next;
+        braid__trace(w, TEV_END, (uintptr_t)self, 0);
+        braid__trace(w, TEV_BEGIN, (uintptr_t)next, 0);
         braid__switch(&self->ctx, &next->ctx, next->fiber, false);
     } else {
         w->action = action;
@@ -606,6 +613,8 @@ bool braid__yield_fast(braid__worker *w, braid_task *self)
         w->yq_tail->qnext = self;
     w->yq_tail = self;
     w->cur = next;
+    braid__trace(w, TEV_END, (uintptr_t)self, 0);
+    braid__trace(w, TEV_BEGIN, (uintptr_t)next, 0);
     braid__switch(&self->ctx, &next->ctx, next->fiber, false);
     return true;
 }
@@ -689,7 +698,9 @@ static void run_entry(braid__worker *w, uintptr_t e)
         braid__ctx_make(&t->ctx, s->fiber.lo, s->fiber.size, task_entry, t);
     }
     w->cur = t;
+    braid__trace(w, TEV_BEGIN, (uintptr_t)t, 0);
     braid__switch(&w->sched_ctx, &t->ctx, t->fiber, false);
+    braid__trace(w, TEV_END, (uintptr_t)w->action_task, 0);
     after_switch(w);
 }
 

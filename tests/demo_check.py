@@ -12,7 +12,7 @@ import time
 
 
 def run(demo):
-    out = subprocess.run([demo, "-w", "2", "-n", "29", "-c", "5000"], capture_output=True,
+    out = subprocess.run([demo, "-w", "2", "-n", "29", "-c", "5000", "-T", ""], capture_output=True,
                          text=True, timeout=120)
     if out.returncode != 0:
         return None, "exit status %d: %s" % (out.returncode, out.stderr)
