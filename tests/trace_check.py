@@ -3,7 +3,9 @@
 trace it writes: valid JSON (Chrome Trace Event format), one lane per worker,
 every task slice begins and ends on one lane with time never going back,
 slices on both lanes, and steals drawn as pairs of flow events ('s' on the
-victim's lane, 'f' on the thief's) with matching ids on two different lanes.
+victim's lane, 'f' on the thief's) with matching ids on two different lanes;
+then tools/trace2svg.py draws it and the SVG has both lanes and one arrow
+per steal.
 Usage: trace_check.py path/to/braid-demo
 """
 import collections
@@ -63,6 +65,28 @@ def main():
             print("attempt %d: %d events, %d steals, %d slices" %
                   (attempt + 1, len(ev), len(starts), sum(len(es) for es in lanes.values()) // 2))
             if not problems:
+                # The picture: tools/trace2svg.py draws it, one lane per worker,
+                # an arrow per steal.
+                svg = os.path.join(d, "t.svg")
+                tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools",
+                                    "trace2svg.py")
+                r = subprocess.run([sys.executable, tool, path, svg], capture_output=True,
+                                   text=True, timeout=60)
+                if r.returncode != 0:
+                    print("trace2svg failed:", r.stdout, r.stderr)
+                    return 1
+                import xml.etree.ElementTree as ET
+                root = ET.parse(svg).getroot()
+                ns = "{http://www.w3.org/2000/svg}"
+                texts = [t.text for t in root.iter(ns + "text")]
+                arrows = [l for l in root.iter(ns + "line") if l.get("marker-end")]
+                if "braid-w0" not in texts or "braid-w1" not in texts:
+                    print("svg: lanes missing:", texts[:5])
+                    return 1
+                if len(arrows) != len(starts):
+                    print("svg: %d arrows for %d steals" % (len(arrows), len(starts)))
+                    return 1
+                print("svg: 2 lanes, %d steal arrows" % len(arrows))
                 print("1 passed, 0 failed")
                 return 0
             print("; ".join(problems))
