@@ -12,6 +12,7 @@
  * coroutines, -S seed, -h.
  */
 #include <braid.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,116 @@ typedef struct {
 
 static uint64_t seed = 1;
 
+/* ---- part 1: the asyncio story of the seed documents, briefly ----------
+ * Each step prints what its asyncio program prints; one "second" of the
+ * seeds is `unit` here (-u, default 0.05 s) so the story takes a moment. */
+static double unit = 0.05;
+
+static int64_t units(double u)
+{
+    return (int64_t)(u * unit * 1e9);
+}
+
+static int64_t say_after(void *arg)
+{
+    const char **what = arg; /* {delay in units as text, message} */
+    int err = braid_sleep(units(atof(what[0])));
+    if (err != 0)
+        return err;
+    printf("  %s\n", what[1]);
+    return 0;
+}
+
+static int64_t long_running(void *arg)
+{
+    (void)arg;
+    int err = braid_sleep(units(10));
+    if (err == -ECANCELED)
+        printf("  Task was cancelled\n");
+    return err;
+}
+
+static int64_t faulty(void *arg)
+{
+    (void)arg;
+    braid_sleep(units(1));
+    return braid_fail(-EINVAL, "An error occurred!");
+}
+
+static int64_t wait_random(void *arg)
+{
+    double max = *(double *)arg;
+    double d = braid_rand_uniform(0, max);
+    int err = braid_sleep(units(d));
+    return err != 0 ? err : (int64_t)(d * 1e6); /* micro-units */
+}
+
+static int64_t story(void *arg)
+{
+    (void)arg;
+    int64_t t0 = braid_now();
+    printf("# async hello (asyncio.run)\n  Hello\n");
+    braid_sleep(units(1));
+    printf("  World\n");
+
+    printf("# gather: tasks of 1 and 2 units run together\n");
+    const char *a1[] = {"1", "Task 1 completed"}, *a2[] = {"2", "Task 2 completed"};
+    braid_task *t[2];
+    int64_t g0 = braid_now();
+    braid_spawn(&t[0], say_after, a1);
+    braid_spawn(&t[1], say_after, a2);
+    braid_gather(t, 2, NULL, NULL, 0);
+    printf("  gathered in %.1f units (not 3)\n", (double)(braid_now() - g0) / units(1));
+    braid_task_release(t[0]);
+    braid_task_release(t[1]);
+
+    printf("# create_task, then await each in turn\n");
+    g0 = braid_now();
+    braid_spawn(&t[0], say_after, a1);
+    braid_spawn(&t[1], say_after, a2);
+    braid_await(t[0], NULL);
+    braid_await(t[1], NULL);
+    printf("  both done in %.1f units\n", (double)(braid_now() - g0) / units(1));
+    braid_task_release(t[0]);
+    braid_task_release(t[1]);
+
+    printf("# wait_n(5, 3): random delays, in completion order\n  [");
+    double max = 3;
+    braid_task *w[5];
+    for (int i = 0; i < 5; i++)
+        braid_spawn(&w[i], wait_random, &max);
+    braid_waitset *ws;
+    braid_waitset_new(&ws, w, 5);
+    size_t idx;
+    for (int k = 0; braid_waitset_next(ws, BRAID_FOREVER, &idx) == 0; k++) {
+        int64_t us = 0;
+        braid_await(w[idx], &us);
+        printf("%s%.3f", k ? ", " : "", (double)us / 1e6);
+    }
+    printf("]  (ascending, never sorted)\n");
+    braid_waitset_free(ws);
+    for (int i = 0; i < 5; i++)
+        braid_task_release(w[i]);
+
+    printf("# cancel a 10-unit task after 1 unit\n");
+    braid_task *lt;
+    braid_spawn(&lt, long_running, NULL);
+    braid_sleep(units(1));
+    braid_cancel(lt);
+    if (braid_await(lt, NULL) == -ECANCELED)
+        printf("  Caught task cancellation\n");
+    braid_task_release(lt);
+
+    printf("# an error caught by its awaiter\n");
+    braid_task *ft;
+    braid_spawn(&ft, faulty, NULL);
+    if (braid_await(ft, NULL) == -EINVAL)
+        printf("  Caught an exception: %s\n", braid_task_message(ft));
+    braid_task_release(ft);
+    printf("# the story took %.1f units\n\n", (double)(braid_now() - t0) / units(1));
+    return 0;
+}
+
 /* The traced run: sleepers and a fork-join fib at once, on every worker, so
  * the trace shows both: slices interleaved on each lane while they wait,
  * and steals (arrows between lanes) spreading the CPU work. */
@@ -145,8 +256,11 @@ static int run_row(row *r, braid_fn fn, void *arg)
 
 static void usage(const char *p)
 {
-    printf("usage: %s [-w workers] [-n fib-size] [-c sleepers] [-S seed] [-T trace.json] [-h]\n"
-           "Runs the same workloads on 1 worker and on all workers and prints one\n"
+    printf("usage: %s [-w workers] [-n fib-size] [-c sleepers] [-u unit-seconds] [-S seed]\n"
+           "       [-T trace.json] [-h]\n"
+           "Tells asyncio's story first (hello, gather, create_task, wait_n, cancel, an\n"
+           "error caught), one seed 'second' being -u seconds (default 0.05). Then it\n"
+           "runs the same workloads on 1 worker and on all workers and prints one\n"
            "table: concurrency (sleepers finish in about the longest sleep on any\n"
            "number of workers) versus parallelism (fib speeds up with workers).\n"
            "-T writes a trace of a mixed run (default braid-trace.json; -T '' for none).\n",
@@ -160,20 +274,33 @@ int main(int argc, char **argv)
     int sleepers = 10000;
     const char *trace = "braid-trace.json";
     int c;
-    while ((c = getopt(argc, argv, "w:n:c:S:T:h")) != -1) {
+    while ((c = getopt(argc, argv, "w:n:c:S:T:u:h")) != -1) {
         switch (c) {
         case 'w': workers = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'n': n = strtol(optarg, NULL, 10); break;
         case 'c': sleepers = atoi(optarg); break;
         case 'S': seed = strtoull(optarg, NULL, 10); break;
         case 'T': trace = optarg; break;
+        case 'u': unit = atof(optarg); break;
         case 'h': usage(argv[0]); return 0;
         default: usage(argv[0]); return 2;
         }
     }
-    if (n < 1 || n > 40 || sleepers < 1 || sleepers > 1000000) {
-        fprintf(stderr, "%s: -n must be 1..40 and -c 1..1000000\n", argv[0]);
+    if (n < 1 || n > 40 || sleepers < 1 || sleepers > 1000000 || !(unit >= 0 && unit <= 10)) {
+        fprintf(stderr, "%s: -n must be 1..40, -c 1..1000000, -u 0..10\n", argv[0]);
         return 2;
+    }
+    if (unit > 0) {
+        braid_rt_opts so;
+        braid_rt_opts_init(&so);
+        so.workers = workers;
+        so.seed = seed;
+        int err = braid_run(story, NULL, &so, NULL);
+        if (err != 0) {
+            fprintf(stderr, "braid-demo: story: %s\n", braid_strerror(err));
+            return 1;
+        }
+        fflush(stdout);
     }
     if (workers == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """demo_check.py - run braid-demo at a small scale on 2 workers and check its
-table: the sleep rows (waiting-bound) take about the same time on 1 and 2
+asyncio story (hello, gather, create_task, wait_n in completion order, cancel,
+an error caught: the lines asyncio prints, in order) and its table: the sleep rows (waiting-bound) take about the same time on 1 and 2
 workers (ratio within 1.3: concurrency), the fib rows (CPU-bound) speed up by
 more than 1.3x on 2 workers (parallelism), and every row ran its tasks.
 Speed-ups on a shared 2-vCPU machine are noisy: up to 5 attempts, 2 s apart.
@@ -21,6 +22,17 @@ def run(demo):
         f = line.split()
         if len(f) == 7 and f[0] in ("sleep", "fib") and f[1].isdigit():
             rows[(f[0], int(f[1]))] = (float(f[2]), int(f[4]))
+    story = ["Hello", "World", "Task 1 completed", "Task 2 completed", "Task 1 completed",
+             "Task 2 completed", "Task was cancelled", "Caught task cancellation",
+             "Caught an exception: An error occurred!"]
+    said = [l.strip() for l in out.stdout.splitlines()
+            if l.startswith("  ") and not l.strip().startswith(("gathered", "both", "["))]
+    if said[:len(story)] != story:
+        return None, "the asyncio story is wrong:\n" + out.stdout
+    waitn = [l for l in out.stdout.splitlines() if l.strip().startswith("[")]
+    delays = [float(x) for x in waitn[0].split("]")[0].strip(" [").split(",")] if waitn else []
+    if len(delays) != 5 or delays != sorted(delays):
+        return None, "wait_n's delays are not 5 in completion (ascending) order:\n" + out.stdout
     need = [("sleep", 1), ("sleep", 2), ("fib", 1), ("fib", 2)]
     if any(k not in rows for k in need):
         return None, "table rows missing:\n" + out.stdout
