@@ -8,11 +8,13 @@
  *           only with more workers (parallelism), spread by stealing.
  *
  * Prints one table: workload, workers, wall time, speedup, tasks, steals,
- * parks. Options: -w workers (default: all CPUs), -n fib size, -c sleeping
- * coroutines, -S seed, -h.
+ * parks, and writes a trace. Options: -w workers (default: all CPUs), -n fib
+ * size, -c sleeping coroutines, -u seconds per seed second, -S seed,
+ * -T trace path, -h / --help.
  */
 #include <braid.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,7 +276,8 @@ int main(int argc, char **argv)
     int sleepers = 10000;
     const char *trace = "braid-trace.json";
     int c;
-    while ((c = getopt(argc, argv, "w:n:c:S:T:u:h")) != -1) {
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    while ((c = getopt_long(argc, argv, "w:n:c:S:T:u:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'w': workers = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'n': n = strtol(optarg, NULL, 10); break;
