@@ -42,6 +42,7 @@
  *      than the new deadline. The parker stores park_until, fences and
  *      re-reads the heaps, so one of the two sees the other.
  */
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,11 +90,15 @@ static void unpark_one(braid_rt *rt)
     unsigned id = rt->idle_ids[--rt->nidle];
     /* Seq_cst: part of the parked count that notify reads after its fence. */
     braid__fetch_add_seqcst(&rt->nparked, (uintptr_t)-1);
-    pthread_mutex_unlock(&rt->idle_lock);
     braid__worker *v = rt->workers[id];
     /* Release: the woken worker's acquire load sees what we published
-     * before notifying. */
+     * before notifying. Stored under idle_lock: a worker resets its word
+     * under the same lock when it parks again, so a late store from this
+     * unpark can never land after that reset and fake a wake-up for a
+     * worker that is still on the idle list (it would then park twice and
+     * overflow the list). */
     braid__store32_release(&v->park_word, 1);
+    pthread_mutex_unlock(&rt->idle_lock);
     braid__futex_wake(&v->park_word, 1);
 }
 
@@ -245,6 +250,7 @@ static bool park(braid__worker *w)
         braid__fetch_add_seqcst(&rt->nsearching, (uintptr_t)-1);
     }
     pthread_mutex_lock(&rt->idle_lock);
+    assert(rt->nidle < rt->nworkers); /* each worker is on the list at most once */
     rt->idle_ids[rt->nidle++] = w->id;
     /* Relaxed: reset under the lock; an unparker sets it to 1 only after
      * popping us from the list, which it does under the same lock. */
