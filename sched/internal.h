@@ -135,6 +135,7 @@ struct braid__worker {
     int action;           /* set by a coroutine before it switches back */
     braid_task *action_task;
     bool searching;
+    int64_t trim_at;          /* idle since before this: give stack pages back (0: unset) */
     braid__ctx sched_ctx; /* the loop's context on the thread's own stack */
     braid__fiber sched_fiber;
     braid__stack_pool stacks;

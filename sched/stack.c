@@ -190,6 +190,15 @@ void braid__stack_put(braid__stack_pool *p, braid__stack *s)
     pthread_mutex_unlock(&src->lock);
 }
 
+bool braid__stack_excess(braid__stack_source *src, size_t keep)
+{
+    /* Under the lock: called only before a long park. */
+    pthread_mutex_lock(&src->lock);
+    bool more = src->ndirty > keep;
+    pthread_mutex_unlock(&src->lock);
+    return more;
+}
+
 void braid__stack_trim(braid__stack_source *src, size_t keep)
 {
     size_t pg = page_size();

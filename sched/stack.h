@@ -20,7 +20,8 @@
  * the "clean" list, then carve a new region. Giving pages back
  * (MADV_DONTNEED, keeping the header page) is a system call per stack, so
  * it is not done on the way back but by braid__stack_trim, which a worker
- * calls when it goes idle (as Go's scavenger runs off the hot path).
+ * calls after a second of idleness (as Go's scavenger runs off the hot
+ * path, and jemalloc decays dirty pages with a delay).
  */
 #ifndef BRAID_STACK_H
 #define BRAID_STACK_H
@@ -72,6 +73,8 @@ braid__stack *braid__stack_get(braid__stack_pool *p);
 void braid__stack_put(braid__stack_pool *p, braid__stack *s);
 /* Give back the pages of all but `keep` dirty stacks (idle time). */
 void braid__stack_trim(braid__stack_source *src, size_t keep);
+/* More than keep resident spare stacks? */
+bool braid__stack_excess(braid__stack_source *src, size_t keep);
 
 /* Is addr inside s's guard page? (The overflow handler asks.) */
 static inline bool braid__stack_guard_hit(const braid__stack *s, const void *addr)

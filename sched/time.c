@@ -25,19 +25,18 @@ int braid__park(braid__worker **wp, braid_task *self, int64_t deadline)
     braid__worker *w = *wp;
     if (braid__take_cancel(self))
         return -ECANCELED;
-    braid__timer tm = {.deadline = deadline, .index = BRAID__TIMER_NONE, .data = self};
+    braid__timer tm = {.deadline = deadline, .slot = BRAID__TIMER_NONE, .data = self};
     braid__timer_heap *h = NULL;
     if (deadline != BRAID_FOREVER) {
         /* No clock read here: a deadline already past fires at the next
          * check of the heap, and callers check it when it is cheap. */
         h = &w->timers;
         pthread_mutex_lock(&h->lock);
-        int err = braid__timer_add(h, &tm);
-        bool earliest = err == 0 && tm.index == 0;
+        int err = braid__timer_add(h, &tm); /* 1: now the earliest */
         pthread_mutex_unlock(&h->lock);
-        if (err != 0)
+        if (err < 0)
             return err;
-        if (earliest)
+        if (err == 1)
             braid__timer_armed(w->rt, deadline);
     }
     braid__suspend(w, self, ACT_WAIT);

@@ -10,6 +10,15 @@
  * `next` mirrors the earliest deadline for lock-free peeks (INT64_MAX when
  * empty). Timer nodes live on the stack of whoever armed them and stay
  * valid until they are fired or removed under the lock.
+ *
+ * The heap never writes to a node while sifting. Entries are 16 bytes
+ * (deadline, sequence, slot) and name their node through a slot table; a
+ * node knows only its slot. Removing a timer empties its slot and leaves a
+ * stale entry behind, which is dropped when it reaches the top or when
+ * stale entries outnumber live ones (the heap is then rebuilt, O(n)):
+ * Go's runtime deletes timers the same lazy way. With 100,000 sleepers
+ * the old scheme (an index in every node, updated at each sift step) took
+ * a cache and TLB miss on a different stack at every level of every pop.
  */
 #ifndef BRAID_TIMER_H
 #define BRAID_TIMER_H
@@ -21,38 +30,38 @@
 
 #include "atomics.h"
 
-#define BRAID__TIMER_NONE ((size_t)-1)
+#define BRAID__TIMER_NONE UINT32_MAX
 
 typedef struct braid__timer {
     int64_t deadline;
-    uint64_t seq;
-    size_t index; /* position in the heap, BRAID__TIMER_NONE when not armed */
+    uint32_t slot;    /* in the heap's slot table; BRAID__TIMER_NONE when not armed */
     braid__a32 fired; /* set (release) under the lock when popped as expired */
-    void *data;   /* for the owner of the node (the task to wake) */
+    void *data;       /* for the owner of the node (the task to wake) */
 } braid__timer;
 
-/* Heap entries carry the ordering key inline, so sifting compares within
- * the array instead of chasing nodes that sit on sleepers' stacks (one
- * cache miss per node touched: with 100,000 sleepers that dominated). */
 typedef struct braid__timer_entry {
     int64_t deadline;
-    uint64_t seq;
-    braid__timer *node;
+    uint32_t seq;  /* ties: compared modulo 2^32 (armed within 2^31 of each other) */
+    uint32_t slot;
 } braid__timer_entry;
 
 typedef struct braid__timer_heap {
     pthread_mutex_t lock;
-    braid__timer_entry *v;
-    size_t n, cap;
-    uint64_t seq;
+    braid__timer_entry *mem; /* 64-byte aligned; entry i lives at mem[i + 3] */
+    size_t n, cap;           /* entries (live and stale), capacity */
+    size_t nstale;           /* entries whose slot was emptied by a removal */
+    uintptr_t *slots;        /* node pointer, or (next free << 1 | 1), or 0 (stale) */
+    uint32_t nslots, free;   /* table size; head of the free list (UINT32_MAX: none) */
+    uint32_t seq;
     braid__aword next; /* earliest deadline, as int64_t; written under lock */
 } braid__timer_heap;
 
 void braid__timer_heap_init(braid__timer_heap *h);
 void braid__timer_heap_destroy(braid__timer_heap *h);
 
-/* With h->lock held. Arm t (deadline set by the caller). Returns 0, or
- * -ENOMEM if the heap could not grow. */
+/* With h->lock held. Arm t (deadline set by the caller). Returns 1 if t is
+ * now the earliest timer of the heap, 0 if not, -ENOMEM if the heap could
+ * not grow (t is then not armed). */
 int braid__timer_add(braid__timer_heap *h, braid__timer *t);
 /* With h->lock held. Disarm t if it is armed; true if it was. */
 bool braid__timer_remove(braid__timer_heap *h, braid__timer *t);
@@ -60,7 +69,8 @@ bool braid__timer_remove(braid__timer_heap *h, braid__timer *t);
  * it fired), else NULL. */
 braid__timer *braid__timer_pop_expired(braid__timer_heap *h, int64_t now);
 
-/* Lock-free peek at the earliest deadline (INT64_MAX if none). */
+/* Lock-free peek at the earliest deadline (INT64_MAX if none). It may be
+ * that of a removed timer: waking for it finds nothing and looks again. */
 static inline int64_t braid__timer_next(braid__timer_heap *h)
 {
     /* Relaxed: a hint. Whoever acts on it re-checks under the lock, and

@@ -58,6 +58,7 @@
 #define STEAL_MAX 32
 #define STACK_KEEP_DIRTY 256 /* resident spare stacks kept through idleness */
 #define TRIM_IDLE_NS (50 * 1000 * 1000) /* trim only before sleeping this long */
+#define TRIM_DECAY_NS (1000 * 1000 * 1000) /* ... and after a second of such idleness */
 #define INJECT_BATCH 16
 
 __thread braid__worker *braid__tls_w __attribute__((tls_model("initial-exec")));
@@ -279,17 +280,27 @@ static bool park(braid__worker *w)
         return true; /* a timer is due: the loop fires it */
     }
     stat_inc(&w->n_parks);
-    /* Long idle time only: give back the pages of stacks a burst left
-     * behind. Not between close timers: madvise costs TLB shootdowns on
-     * the other cores, and the next burst would fault the pages back. */
-    if (until == INT64_MAX || until - braid__clock_ns() > TRIM_IDLE_NS)
-        braid__stack_trim(&rt->stacks, STACK_KEEP_DIRTY);
+    /* Give back the pages of stacks a burst left behind, but only after a
+     * second of long sleeps with no work in between (a decay delay, as
+     * jemalloc's dirty_decay_ms or Go's scavenger): a runtime that goes
+     * idle between bursts keeps them resident and the next burst does not
+     * fault them back; madvise also costs TLB shootdowns on the other
+     * cores. Between close timers it never trims. */
+    int64_t now = braid__clock_ns(), wake = until;
+    if (until == INT64_MAX || until - now > TRIM_IDLE_NS) {
+        if (w->trim_at == 0)
+            w->trim_at = now + TRIM_DECAY_NS;
+        if (now >= w->trim_at)
+            braid__stack_trim(&rt->stacks, STACK_KEEP_DIRTY);
+        else if (braid__stack_excess(&rt->stacks, STACK_KEEP_DIRTY))
+            wake = w->trim_at; /* wake then to trim (park_until stays: later is fine) */
+    }
     braid__trace(w, TEV_PARK, 0, 0);
     /* Acquire: pairs with the release store in unpark_one. Relaxed stop:
      * stop_all also sets park_word, which is what we wait on. */
     while (braid__load32_acquire(&w->park_word) == 0 && !braid__load_relaxed(&rt->stop)) {
-        braid__futex_wait_until(&w->park_word, 0, until);
-        if (until != INT64_MAX && braid__clock_ns() >= until)
+        braid__futex_wait_until(&w->park_word, 0, wake);
+        if (wake != INT64_MAX && braid__clock_ns() >= wake)
             break;
     }
     braid__trace(w, TEV_UNPARK, 0, 0);
@@ -299,6 +310,7 @@ static bool park(braid__worker *w)
         unidle(w);
         return true;
     }
+    w->trim_at = 0; /* woken for work: the idle period is over */
     return false;
 }
 
