@@ -18,6 +18,7 @@ struct region {
     char *map;
     size_t len;
     unsigned nstacks;
+    braid__stack *first; /* its stacks, as carved */
 };
 
 static size_t page_size(void)
@@ -51,7 +52,7 @@ void braid__stack_source_init(braid__stack_source *src, size_t size)
     src->ndirty = 0;
     src->free = NULL;
     src->nfree = 0;
-    src->mprotect_guards = false;
+    braid__store_relaxed(&src->mprotect_guards, 0);
 }
 
 static braid__stack *slice(braid__stack_source *src, char *base)
@@ -71,47 +72,51 @@ static braid__stack *slice(braid__stack_source *src, char *base)
     return s;
 }
 
-/* With src->lock held: map a region, guard its slices, string them on the
- * free list. Returns false if the kernel refused. */
-static bool carve(braid__stack_source *src)
+/* Map a region and guard its slices, without the lock (a system call per
+ * guard). Returns the region with its stacks strung from r->first, or NULL
+ * if the kernel refused. */
+static struct region *carve(braid__stack_source *src)
 {
     size_t pg = page_size();
     struct region *r = malloc(sizeof *r);
     if (r == NULL)
-        return false;
+        return NULL;
     r->nstacks = REGION_STACKS;
     r->len = src->stride * r->nstacks;
     r->map = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                   -1, 0);
     if (r->map == MAP_FAILED) {
         free(r);
-        return false;
+        return NULL;
     }
+    /* Relaxed: carvers run concurrently, outside the lock, and all reach
+     * the same answer from the kernel; a stale 0 costs one EINVAL. */
+    bool use_mprotect = braid__load_relaxed(&src->mprotect_guards) != 0;
     for (unsigned i = 0; i < r->nstacks; i++) {
         char *base = r->map + (size_t)i * src->stride;
         int ok = -1;
-        if (!src->mprotect_guards) {
+        if (!use_mprotect) {
             ok = madvise(base, pg, MADV_GUARD_INSTALL);
-            if (ok != 0 && errno == EINVAL)
-                src->mprotect_guards = true; /* an older kernel */
+            if (ok != 0 && errno == EINVAL) { /* an older kernel */
+                use_mprotect = true;
+                braid__store_relaxed(&src->mprotect_guards, 1); /* relaxed: see above */
+            }
         }
-        if (src->mprotect_guards)
+        if (use_mprotect)
             ok = mprotect(base, pg, PROT_NONE);
         if (ok != 0) { /* could not guard: give up on this region */
             munmap(r->map, r->len);
             free(r);
-            return false;
+            return NULL;
         }
     }
-    for (unsigned i = 0; i < r->nstacks; i++) {
+    r->first = NULL;
+    for (unsigned i = r->nstacks; i-- > 0;) {
         braid__stack *s = slice(src, r->map + (size_t)i * src->stride);
-        s->next = src->free;
-        src->free = s;
-        src->nfree++;
+        s->next = r->first;
+        r->first = s;
     }
-    r->next = src->regions;
-    src->regions = r;
-    return true;
+    return r;
 }
 
 void braid__stack_source_destroy(braid__stack_source *src)
@@ -144,29 +149,54 @@ void braid__stack_pool_init(braid__stack_pool *p, braid__stack_source *src, unsi
     p->cap = cap;
 }
 
+/* The pool is empty: refill it with a batch (one lock), or a new region. */
+static braid__stack *refill(braid__stack_pool *p)
+{
+    braid__stack_source *src = p->src;
+    unsigned want = p->cap / 2 ? p->cap / 2 : 1;
+    pthread_mutex_lock(&src->lock);
+    braid__stack *b = src->dirty;
+    if (b != NULL) { /* resident: no page faults */
+        src->dirty = b->batch;
+        src->ndirty -= b->nbatch;
+        p->head = b;
+        p->count = (unsigned)b->nbatch;
+        pthread_mutex_unlock(&src->lock);
+        return b;
+    }
+    unsigned n = 0;
+    braid__stack *head = NULL, *s;
+    while (n < want && (s = src->free) != NULL) {
+        src->free = s->next;
+        src->nfree--;
+        s->next = head;
+        head = s;
+        n++;
+    }
+    pthread_mutex_unlock(&src->lock);
+    if (n == 0) {
+        struct region *r = carve(src);
+        if (r == NULL)
+            return NULL;
+        pthread_mutex_lock(&src->lock);
+        r->next = src->regions;
+        src->regions = r;
+        pthread_mutex_unlock(&src->lock);
+        head = r->first;
+        n = r->nstacks;
+    }
+    p->head = head;
+    p->count = n;
+    return head;
+}
+
 braid__stack *braid__stack_get(braid__stack_pool *p)
 {
     braid__stack *s = p->head;
-    if (s != NULL) {
-        p->head = s->next;
-        p->count--;
-        return s;
-    }
-    braid__stack_source *src = p->src;
-    pthread_mutex_lock(&src->lock);
-    if ((s = src->dirty) != NULL) { /* resident: no page faults */
-        src->dirty = s->next;
-        src->ndirty--;
-    } else {
-        if (src->free == NULL)
-            carve(src);
-        s = src->free;
-        if (s != NULL) {
-            src->free = s->next;
-            src->nfree--;
-        }
-    }
-    pthread_mutex_unlock(&src->lock);
+    if (s == NULL && (s = refill(p)) == NULL)
+        return NULL;
+    p->head = s->next;
+    p->count--;
     return s;
 }
 
@@ -176,17 +206,28 @@ void braid__stack_put(braid__stack_pool *p, braid__stack *s)
     /* The finished coroutine's frames may have left poisoned redzones. */
     __asan_unpoison_memory_region(s->fiber.lo, s->fiber.size);
 #endif
-    if (p->count < p->cap) {
-        s->next = p->head;
-        p->head = s;
-        p->count++;
+    s->next = p->head;
+    p->head = s;
+    if (++p->count <= p->cap)
         return;
-    }
+    /* Keep the most recently used half (their lines are warm), hand the
+     * rest to the source as one batch. */
+    unsigned keep = p->cap / 2;
+    braid__stack *m = p->head;
+    for (unsigned i = 1; i < keep; i++)
+        m = m->next;
+    braid__stack *b = keep ? m->next : p->head;
+    if (keep)
+        m->next = NULL;
+    else
+        p->head = NULL;
+    b->nbatch = p->count - keep;
+    p->count = keep;
     braid__stack_source *src = p->src;
     pthread_mutex_lock(&src->lock);
-    s->next = src->dirty;
-    src->dirty = s;
-    src->ndirty++;
+    b->batch = src->dirty;
+    src->dirty = b;
+    src->ndirty += b->nbatch;
     pthread_mutex_unlock(&src->lock);
 }
 
@@ -204,23 +245,32 @@ void braid__stack_trim(braid__stack_source *src, size_t keep)
     size_t pg = page_size();
     for (;;) {
         pthread_mutex_lock(&src->lock);
-        braid__stack *s = NULL;
-        if (src->ndirty > keep) {
-            s = src->dirty;
-            src->dirty = s->next;
-            src->ndirty--;
+        braid__stack *b = NULL;
+        if (src->ndirty > keep && (b = src->dirty) != NULL) {
+            src->dirty = b->batch;
+            src->ndirty -= b->nbatch;
         }
         pthread_mutex_unlock(&src->lock);
-        if (s == NULL)
+        if (b == NULL)
             return;
-        /* Give the pages back, but keep the one that holds the header. */
-        char *hdr = (char *)((uintptr_t)s & ~(uintptr_t)(pg - 1));
-        if (hdr > (char *)s->fiber.lo)
-            madvise(s->fiber.lo, (size_t)(hdr - (char *)s->fiber.lo), MADV_DONTNEED);
+        braid__stack *head = NULL, *tail = NULL;
+        size_t n = 0;
+        for (braid__stack *s = b, *next; s != NULL; s = next) {
+            next = s->next;
+            /* Give the pages back, but keep the one that holds the header. */
+            char *hdr = (char *)((uintptr_t)s & ~(uintptr_t)(pg - 1));
+            if (hdr > (char *)s->fiber.lo)
+                madvise(s->fiber.lo, (size_t)(hdr - (char *)s->fiber.lo), MADV_DONTNEED);
+            if (tail == NULL)
+                tail = s;
+            s->next = head;
+            head = s;
+            n++;
+        }
         pthread_mutex_lock(&src->lock);
-        s->next = src->free;
-        src->free = s;
-        src->nfree++;
+        tail->next = src->free;
+        src->free = head;
+        src->nfree += n;
         pthread_mutex_unlock(&src->lock);
     }
 }
