@@ -25,7 +25,7 @@ typedef struct qnode {
     struct qnode *next, *prev;
     braid_task *task; /* NULL: a plain thread, woken through futex */
     braid__a32 futex;
-    bool done;        /* the waker decided this waiter's outcome */
+    braid__a32 done;  /* 1: the waker decided this waiter's outcome */
     int result;       /* 0, or why (e.g. -EPIPE: the channel closed) */
     intptr_t value;   /* channels: the value handed over */
 } qnode;
@@ -62,12 +62,18 @@ static void q_unlink(waitq *q, qnode *n)
 static void q_grant(waitq *q, qnode *n, int result)
 {
     q_unlink(q, n);
-    n->done = true;
     n->result = result;
-    if (n->task != NULL) {
+    braid_task *t = n->task;
+    if (t != NULL) {
         /* Not worker_here: inlined after a switch it could be stale. */
-        braid__wake(braid__worker_current(), n->task);
+        braid__wake(braid__worker_current(), t);
+        /* Release, and after the wake: a waiter that reads 1 without the
+         * lock (q_wait's fast exit) sees result and value, and knows we
+         * touch neither its node nor its task again. One that reads 0
+         * takes the lock, which we hold until we are done. */
+        braid__store32_release(&n->done, 1);
     } else {
+        braid__store32_release(&n->done, 1); /* release: as above */
         /* Release: the thread's acquire load sees done/result/value. */
         braid__store32_release(&n->futex, 1);
         braid__futex_wake(&n->futex, 1);
@@ -81,37 +87,61 @@ static void q_grant_all(waitq *q, int result)
 }
 
 /* With *m held: queue n on q and wait for a grant, the deadline or a
- * cancellation. Returns with *m held: n->result if granted, else the
- * error. Coroutines park; other threads block on a futex (deadline only). */
-static int q_wait(braid__spin *m, waitq *q, qnode *n, int64_t deadline)
+ * cancellation. Returns n->result if granted, else the error; with *m
+ * held if keep_lock, else released. Coroutines park; other threads block
+ * on a futex (deadline only). A coroutine woken by its grant leaves
+ * without taking the lock again (keep_lock false): one lock round trip
+ * less per hand-off. */
+static inline int q_wait_(braid__spin *m, waitq *q, qnode *n, int64_t deadline, bool keep_lock)
 {
     braid__worker *w = braid__worker_current();
-    n->done = false;
+    braid__store32_release(&n->done, 0); /* release: nobody reads it yet; cheap */
     n->result = 0;
     n->task = (w != NULL) ? w->cur : NULL;
     braid__store32_release(&n->futex, 0);
     q_push(q, n);
+    int err;
     for (;;) {
-        int err = 0;
+        err = 0;
         braid__spin_unlock(m);
         if (n->task != NULL) {
             err = braid__park(&w, n->task, deadline);
+            /* Acquire: pairs with q_grant's release store. */
+            if (err == 0 && !keep_lock && braid__load32_acquire(&n->done))
+                return n->result;
         } else {
             braid__futex_wait_until(&n->futex, 0, deadline);
             if (braid__load32_acquire(&n->futex) == 0 && braid__clock_ns() >= deadline)
                 err = -ETIMEDOUT;
         }
         braid__spin_lock(m);
-        if (n->done) { /* a grant wins over a timeout or cancel */
+        /* Acquire (under the lock, for the fence-free reader's sake). */
+        if (braid__load32_acquire(&n->done)) { /* a grant wins over a timeout or cancel */
             if (err == -ECANCELED)
                 braid__rearm_cancel(n->task); /* not lost: the next wait gets it */
-            return n->result;
+            err = n->result;
+            break;
         }
         if (err != 0) {
             q_unlink(q, n);
-            return err;
+            break;
         }
     }
+    if (!keep_lock)
+        braid__spin_unlock(m);
+    return err;
+}
+
+/* Returns with *m held. */
+static int q_wait(braid__spin *m, waitq *q, qnode *n, int64_t deadline)
+{
+    return q_wait_(m, q, n, deadline, true);
+}
+
+/* Returns with *m released. */
+static int q_wait_unlock(braid__spin *m, waitq *q, qnode *n, int64_t deadline)
+{
+    return q_wait_(m, q, n, deadline, false);
 }
 
 static int need_coroutine(void)
@@ -188,7 +218,7 @@ int braid_event_wait_until(braid_event *e, int64_t deadline)
     braid__spin_lock(&e->m);
     qnode n;
     if (!e->set)
-        err = q_wait(&e->m, &e->q, &n, deadline);
+        return q_wait_unlock(&e->m, &e->q, &n, deadline);
     braid__spin_unlock(&e->m);
     return err;
 }
@@ -240,7 +270,7 @@ int braid_mutex_lock_until(braid_mutex *x, int64_t deadline)
         err = -EDEADLK;
     } else {
         qnode n;
-        err = q_wait(&x->m, &x->q, &n, deadline); /* granted: we own it */
+        return q_wait_unlock(&x->m, &x->q, &n, deadline); /* granted: we own it */
     }
     braid__spin_unlock(&x->m);
     return err;
@@ -329,7 +359,7 @@ int braid_sem_acquire_until(braid_sem *s, int64_t deadline)
         s->count--;
     } else {
         qnode n;
-        err = q_wait(&s->m, &s->q, &n, deadline); /* granted: a permit */
+        return q_wait_unlock(&s->m, &s->q, &n, deadline); /* granted: a permit */
     }
     braid__spin_unlock(&s->m);
     return err;
@@ -404,7 +434,7 @@ int braid_cond_wait_until(braid_cond *c, braid_mutex *x, int64_t deadline)
     braid__spin_lock(&c->m);
     qnode n;
     n.task = braid__worker_current()->cur;
-    n.done = false;
+    braid__store32_release(&n.done, 0); /* release: not yet shared; cheap */
     n.result = 0;
     q_push(&c->q, &n);
     /* Lock order: a condition's lock, then its mutex's (never reversed). */
@@ -419,7 +449,7 @@ int braid_cond_wait_until(braid_cond *c, braid_mutex *x, int64_t deadline)
         braid__spin_unlock(&c->m);
         err = braid__park(&w, n.task, deadline);
         braid__spin_lock(&c->m);
-        if (n.done) {
+        if (braid__load32_acquire(&n.done)) { /* acquire: under the lock anyway */
             if (err == -ECANCELED)
                 braid__rearm_cancel(n.task); /* delivered below, after relocking */
             err = 0;
@@ -621,7 +651,7 @@ int braid_chan_send_until(braid_chan *c, intptr_t v, int64_t deadline)
     } else if (chan_put(c, v) != 0) {
         qnode n;
         n.value = v;
-        err = q_wait(&c->m, &c->senders, &n, deadline); /* granted: taken */
+        return q_wait_unlock(&c->m, &c->senders, &n, deadline); /* granted: taken */
     }
     braid__spin_unlock(&c->m);
     return err;
@@ -655,9 +685,10 @@ int braid_chan_recv_until(braid_chan *c, intptr_t *v, int64_t deadline)
             err = -EPIPE;
         } else {
             qnode n;
-            err = q_wait(&c->m, &c->receivers, &n, deadline);
+            err = q_wait_unlock(&c->m, &c->receivers, &n, deadline);
             if (err == 0)
                 *v = n.value;
+            return err;
         }
     }
     braid__spin_unlock(&c->m);

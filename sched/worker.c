@@ -566,6 +566,31 @@ static void resume_transition(braid_task *t)
         ;
 }
 
+/* May a waiting task switch straight to the LIFO slot's task? Only if the
+ * loop would pick that task next: no periodic check is due that has
+ * something to do, and the LIFO cap (which keeps a ping-pong pair from
+ * starving the deque and the yield queue) is either not reached or guards
+ * nothing, both being empty. Relaxed reads of our own deque: a stale top
+ * is smaller than the real one, so "empty" is never a false answer; and of
+ * the injection count: a hint, a miss is caught at the next check. */
+static inline bool handoff_ok(braid__worker *w)
+{
+    if (w->lifo == 0)
+        return false;
+    bool local_empty =
+        w->yq_head == NULL &&
+        (intptr_t)braid__load_relaxed(&w->dq.bottom) <= (intptr_t)braid__load_relaxed(&w->dq.top);
+    if (w->lifo_runs >= LIFO_MAX && !local_empty)
+        return false;
+    if (w->timer_countdown <= 1 && braid__timer_next(&w->timers) != INT64_MAX)
+        return false;
+    if (w->inject_countdown <= 1 && braid__load_relaxed(&w->rt->inj_len) != 0)
+        return false;
+    if (w->yield_countdown <= 1 && w->yq_head != NULL)
+        return false;
+    return true;
+}
+
 void braid__suspend(braid__worker *w, braid_task *self, int action)
 {
     /* Hand-off: a task that waits right after waking another (ping-pong,
@@ -573,14 +598,14 @@ void braid__suspend(braid__worker *w, braid_task *self, int action)
      * which the loop would pick next anyway, when no periodic check is due.
      * The task we switch to finishes our suspension (finish_wait) as its
      * first step, once our context is saved. */
-    if (action == ACT_WAIT && w->lifo != 0 && w->lifo_runs < LIFO_MAX &&
-        w->inject_countdown > 1 && w->yield_countdown > 1 && w->timer_countdown > 1) {
+    if (action == ACT_WAIT && handoff_ok(w)) {
         braid_task *next = ENTRY_TASK(w->lifo);
         w->lifo = 0;
         w->lifo_runs++;
-        w->inject_countdown--;
-        w->yield_countdown--;
-        w->timer_countdown--;
+        /* A due check that handoff_ok found nothing for starts over. */
+        w->inject_countdown = w->inject_countdown > 1 ? w->inject_countdown - 1 : INJECT_EVERY;
+        w->yield_countdown = w->yield_countdown > 1 ? w->yield_countdown - 1 : YIELD_EVERY;
+        w->timer_countdown = w->timer_countdown > 1 ? w->timer_countdown - 1 : TIMER_EVERY;
         resume_transition(next);
         w->action = ACT_WAIT;
         w->action_task = self;
