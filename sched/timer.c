@@ -216,20 +216,20 @@ bool braid__timer_remove(braid__timer_heap *h, braid__timer *t)
     return true;
 }
 
-braid__timer *braid__timer_pop_expired(braid__timer_heap *h, int64_t now)
+unsigned braid__timer_pop_expired(braid__timer_heap *h, int64_t now, braid__timer **out,
+                                  unsigned max)
 {
-    if (h->n == 0 || E(h, 0).deadline > now)
-        return NULL;
-    uint32_t k = E(h, 0).slot;
-    braid__timer *t = (braid__timer *)h->slots[k]; /* live: the top never is stale */
-    t->slot = BRAID__TIMER_NONE;
-    slot_free(h, k);
-    drop_top(h);
-    clean_top(h);
-    publish_next(h);
-    /* Release: a sleeper that reads 1 (acquire) without the lock knows the
-     * firer is done with the node (it wakes the task and never looks at
-     * the node again). */
-    braid__store32_release(&t->fired, 1);
-    return t;
+    unsigned k = 0;
+    while (k < max && h->n > 0 && E(h, 0).deadline <= now) {
+        uint32_t s = E(h, 0).slot;
+        braid__timer *t = (braid__timer *)h->slots[s]; /* live: the top never is stale */
+        __builtin_prefetch(t, 1);
+        out[k++] = t;
+        slot_free(h, s);
+        drop_top(h);
+        clean_top(h);
+    }
+    if (k != 0)
+        publish_next(h);
+    return k;
 }

@@ -35,7 +35,7 @@
 typedef struct braid__timer {
     int64_t deadline;
     uint32_t slot;    /* in the heap's slot table; BRAID__TIMER_NONE when not armed */
-    braid__a32 fired; /* set (release) under the lock when popped as expired */
+    braid__a32 fired; /* set (release) under the lock once the firer is done with it */
     void *data;       /* for the owner of the node (the task to wake) */
 } braid__timer;
 
@@ -65,9 +65,22 @@ void braid__timer_heap_destroy(braid__timer_heap *h);
 int braid__timer_add(braid__timer_heap *h, braid__timer *t);
 /* With h->lock held. Disarm t if it is armed; true if it was. */
 bool braid__timer_remove(braid__timer_heap *h, braid__timer *t);
-/* With h->lock held. Pop the earliest timer if its deadline <= now (marks
- * it fired), else NULL. */
-braid__timer *braid__timer_pop_expired(braid__timer_heap *h, int64_t now);
+/* With h->lock held. Pop up to max timers whose deadline <= now into out,
+ * earliest first; returns how many. They are out of the heap but not yet
+ * marked: the caller, still holding the lock, finishes with each node
+ * (reads its data, wakes its task) and then calls braid__timer_fired on
+ * it, after which it must not touch the node again. The nodes are
+ * prefetched (they sit on sleepers' stacks, all cold). */
+unsigned braid__timer_pop_expired(braid__timer_heap *h, int64_t now, braid__timer **out,
+                                  unsigned max);
+
+static inline void braid__timer_fired(braid__timer *t)
+{
+    t->slot = BRAID__TIMER_NONE;
+    /* Release: a sleeper that reads 1 (acquire) without the lock knows the
+     * firer is done with the node and with the task it woke. */
+    braid__store32_release(&t->fired, 1);
+}
 
 /* Lock-free peek at the earliest deadline (INT64_MAX if none). It may be
  * that of a removed timer: waking for it finds nothing and looks again. */

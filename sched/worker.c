@@ -10,8 +10,10 @@
  *   2. the LIFO slot: the task this worker woke last (producer and consumer
  *      share a cache), at most LIFO_MAX runs in a row;
  *   3. its own deque (LIFO: depth-first for fork-join);
- *   4. its yield queue (FIFO: braid_yield resumes in yield order);
- *   5. the injection queue (taking a batch into its deque);
+ *   4. the injection queue (taking a batch into its deque);
+ *   5. its yield queue (FIFO: braid_yield resumes in yield order), but
+ *      only after one steal attempt: yielding lets others run, including
+ *      those queued on busy workers;
  *   6. steal: random victim first, up to half of its deque;
  *   7. park.
  *
@@ -153,28 +155,35 @@ static unsigned fire_heap(braid__worker *w, braid__timer_heap *h, int64_t now, b
     else if (pthread_mutex_trylock(&h->lock) != 0)
         return 0;
     unsigned n = 0;
-    braid__timer *t;
     enum { BATCH = 64 };
-    braid_task *ready[BATCH];
+    braid__timer *fired[BATCH];
+    braid_task *task[BATCH], *ready[BATCH];
     for (;;) {
-        /* The state change happens under the lock: a sleeper woken by a
-         * cancel instead must take this lock to disarm its timer, so it
-         * cannot leave (and end) while we touch it. Once READY it cannot
-         * run before we enqueue it, so enqueuing may wait for the unlock. */
-        unsigned k = 0;
-        while (k < BATCH && (t = braid__timer_pop_expired(h, now)) != NULL) {
-            braid_task *task = t->data;
-            if (wake_transition(task))
-                ready[k++] = task;
-            n++;
+        /* The state change happens under the lock, and the node is marked
+         * fired only after it: a sleeper woken by a cancel instead must take
+         * this lock to disarm its timer (it sees "not fired" until we are
+         * done), so it cannot leave, or end, while we touch node or task.
+         * Once READY a task cannot run before we enqueue it, so enqueuing
+         * may wait for the unlock. Nodes and tasks are all cold (one of
+         * each per sleeper): prefetch the whole batch first. */
+        unsigned got = braid__timer_pop_expired(h, now, fired, BATCH), k = 0;
+        for (unsigned i = 0; i < got; i++) {
+            task[i] = fired[i]->data;
+            __builtin_prefetch(task[i], 1);
         }
+        for (unsigned i = 0; i < got; i++) {
+            if (wake_transition(task[i]))
+                ready[k++] = task[i];
+            braid__timer_fired(fired[i]);
+        }
+        n += got;
         pthread_mutex_unlock(&h->lock);
         /* Equal or earlier deadlines first: pushed in reverse, our LIFO
          * takes come out in deadline (then arming) order, while thieves
          * steal the latest. */
         while (k > 0)
             push_entry(w, (uintptr_t)ready[--k] | ENTRY_RESUME);
-        if (t == NULL)
+        if (got < BATCH)
             break;
         pthread_mutex_lock(&h->lock);
     }
@@ -490,6 +499,8 @@ static uintptr_t steal_work(braid__worker *w, bool force)
     return inject_pop(w);
 }
 
+static uintptr_t steal_work(braid__worker *w, bool force);
+
 static uintptr_t next_entry(braid__worker *w)
 {
     uintptr_t e;
@@ -527,10 +538,16 @@ static uintptr_t next_entry(braid__worker *w)
         fire_heap(w, &w->timers, braid__clock_ns(), true) != 0 &&
         (e = braid__deque_take(&w->dq)) != 0)
         return e;
-    if (w->yq_head != NULL)
-        goto yielded;
     if ((e = inject_pop(w)) != 0)
         return e;
+    if (w->yq_head != NULL) {
+        /* A yielder lets others run, including those queued on busy
+         * workers: a worker left with only yielded tasks (say, one that
+         * polls a flag) must not stop helping them. */
+        if (w->rt->nworkers > 1 && (e = steal_work(w, false)) != 0)
+            return e;
+        goto yielded;
+    }
     return 0;
 yielded:
     e = (uintptr_t)w->yq_head | ENTRY_YIELDED;

@@ -9,6 +9,17 @@
 
 #include "timer.h"
 
+/* One expired timer at a time, marked fired as the worker loop does. */
+static braid__timer *pop1(braid__timer_heap *h, int64_t now)
+{
+    braid__timer *t;
+    if (braid__timer_pop_expired(h, now, &t, 1) == 0)
+        return NULL;
+    cr_assert_eq(braid__load32_acquire(&t->fired), 0, "marked fired before its firer was done");
+    braid__timer_fired(t);
+    return t;
+}
+
 enum { N = 4096 };
 
 typedef struct {
@@ -72,7 +83,7 @@ Test(timer, matches_model_under_random_ops)
         } else { /* pop everything due by a random time */
             int64_t now = (int64_t)(next_rand() % 64);
             braid__timer *t;
-            while ((t = braid__timer_pop_expired(&h, now)) != NULL) {
+            while ((t = pop1(&h, now)) != NULL) {
                 node *m = model_min();
                 cr_assert(m != NULL && t == &m->t, "popped out of order at step %d", step);
                 cr_assert_leq(t->deadline, now);
@@ -89,7 +100,7 @@ Test(timer, matches_model_under_random_ops)
     }
     /* Drain: everything still armed comes out in order. */
     braid__timer *t;
-    while ((t = braid__timer_pop_expired(&h, INT64_MAX)) != NULL) {
+    while ((t = pop1(&h, INT64_MAX)) != NULL) {
         node *m = model_min();
         cr_assert(t == &m->t);
         m->armed = false;
@@ -117,7 +128,7 @@ Test(timer, mass_removal_rebuilds_and_keeps_order)
     int64_t last = -1;
     int popped = 0;
     braid__timer *x;
-    while ((x = braid__timer_pop_expired(&h, INT64_MAX)) != NULL) {
+    while ((x = pop1(&h, INT64_MAX)) != NULL) {
         cr_assert_gt(x->deadline, last);
         cr_assert((x - t) % 100 == 0 || x - t == 19999, "a removed timer fired");
         last = x->deadline;
@@ -125,5 +136,19 @@ Test(timer, mass_removal_rebuilds_and_keeps_order)
     }
     cr_assert_eq(popped, 201);
     cr_assert_eq(h.n, 0);
+    /* Batches: earliest first, at most max, only what is due. */
+    for (int i = 0; i < 100; i++) {
+        t[i].slot = BRAID__TIMER_NONE;
+        t[i].deadline = 100 - i; /* 1 .. 100 */
+        cr_assert_geq(braid__timer_add(&h, &t[i]), 0);
+    }
+    braid__timer *out[64];
+    cr_assert_eq(braid__timer_pop_expired(&h, 70, out, 64), 64);
+    for (int i = 0; i < 64; i++)
+        cr_assert_eq(out[i]->deadline, i + 1);
+    cr_assert_eq(braid__timer_pop_expired(&h, 70, out, 64), 6);
+    cr_assert_eq(out[5]->deadline, 70);
+    cr_assert_eq(braid__timer_pop_expired(&h, 70, out, 64), 0);
+    cr_assert_eq(braid__timer_next(&h), 71);
     braid__timer_heap_destroy(&h);
 }
