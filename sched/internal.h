@@ -111,6 +111,14 @@ struct braid_task {
     braid_task *qnext;   /* link in owner-private FIFOs and free lists */
     braid__waiter *waiters; /* guarded by WLOCK */
     braid_rt *rt;
+    /* The task running inline on our stack that last parked (ours or
+     * deeper): set by that task each time it parks, never cleared (no
+     * cost on the inline-await fast path), read by braid_cancel, which
+     * must wake it, as we cannot wake while it waits. A link is current
+     * only if the linked task's parent is us; a stale one that looks
+     * current wakes a stray task, which is harmless: tasks are
+     * type-stable memory and waiters sleep on after a stray wake-up. */
+    braid__aword inline_child;
 };
 
 /* Why a coroutine switched back to its worker's loop. */

@@ -365,6 +365,23 @@ int braid_cancel(braid_task *t)
         } else {
             braid__inject(t->rt, (uintptr_t)t | ENTRY_RESUME);
         }
+    } else if (s == ST_RUNNING) {
+        /* It may be running, inline on its stack, a task it awaits that
+         * now waits: only that innermost task can wake, and its waiting
+         * call reports our flag (braid__take_cancel walks the parents).
+         * Seq_cst fence after our CAS, paired with the one in braid__park:
+         * either we see its links or it sees our flag. Relaxed loads: a
+         * stale link wakes a stray task, which sleeps on (bounded walk). */
+        braid__fence_seqcst();
+        braid_task *c = t, *next;
+        for (int depth = 0; depth < 1024; depth++) {
+            next = (braid_task *)braid__load_relaxed(&c->inline_child);
+            if (next == NULL || next->parent != c) /* none, or a link from the past */
+                break;
+            c = next;
+        }
+        if (c != t)
+            braid__wake(braid__worker_current(), c);
     }
     return 1;
 }

@@ -23,6 +23,16 @@ int64_t braid_now(void)
 int braid__park(braid__worker **wp, braid_task *self, int64_t deadline)
 {
     braid__worker *w = *wp;
+    if (self->parent != NULL) {
+        /* We run inline on an ancestor's stack: link the chain so that a
+         * cancel of any ancestor finds us (braid_cancel). Relaxed stores,
+         * then a seq_cst fence paired with the canceller's CAS on the
+         * ancestor's state: either it sees the links, or our take_cancel
+         * below sees its flag. */
+        for (braid_task *c = self; c->parent != NULL; c = c->parent)
+            braid__store_relaxed(&c->parent->inline_child, (uintptr_t)c);
+        braid__fence_seqcst();
+    }
     if (braid__take_cancel(self))
         return -ECANCELED;
     braid__timer tm = {.deadline = deadline, .slot = BRAID__TIMER_NONE, .data = self};

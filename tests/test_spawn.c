@@ -525,3 +525,61 @@ Test(embedding, worker_hooks_run_once_per_worker_and_stats_add_up, .timeout = 10
     rt_done(rt);
     cr_assert_eq(atomic_load(&stops), 3, "each worker's stop hook ran at shutdown");
 }
+
+/* Cancelling a task while it awaits a child that runs inline on its stack
+ * and sleeps: the child's sleep must end at once with -ECANCELED (asyncio
+ * cancels the awaited task), not when its 10 s timer fires. Nested one
+ * level deeper too. */
+static atomic_int deep_asleep;
+
+static int64_t long_sleeper(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&deep_asleep, 1);
+    return braid_sleep(10 * BRAID_SEC);
+}
+
+static int64_t awaits_child(void *arg)
+{
+    int depth = (int)IARG(arg);
+    braid_task *t;
+    cr_assert_eq(braid_spawn(&t, depth > 1 ? awaits_child : long_sleeper,
+                             (void *)(intptr_t)(depth - 1)),
+                 0);
+    int err = braid_await(t, NULL); /* unstarted, ours alone: runs inline */
+    braid_task_release(t);
+    return err;
+}
+
+static int64_t main_cancel_inline(void *arg)
+{
+    (void)arg;
+    for (int depth = 1; depth <= 2; depth++) {
+        atomic_store(&deep_asleep, 0);
+        braid_task *outer;
+        cr_assert_eq(braid_spawn(&outer, awaits_child, (void *)(intptr_t)depth), 0);
+        while (atomic_load(&deep_asleep) == 0)
+            braid_sleep(BRAID_MSEC);
+        braid_sleep(5 * BRAID_MSEC); /* let the sleeper suspend */
+        braid_stats st;
+        braid_rt_stats(braid_current(), &st);
+        cr_assert_geq(st.inlined, 1, "the child did not run inline: the test proves nothing");
+        int64_t t0 = braid_now();
+        cr_assert_eq(braid_cancel(outer), 1);
+        cr_assert_eq(braid_await(outer, NULL), -ECANCELED);
+        int64_t took = braid_now() - t0;
+        cr_assert_lt(took, BRAID_SEC, "depth %d: the inner sleeper woke only after %lld ms", depth,
+                     (long long)(took / BRAID_MSEC));
+        braid_task_release(outer);
+    }
+    return 0;
+}
+
+Test(cancel, wakes_a_child_waiting_inline_on_its_stack, .timeout = 30)
+{
+    for (unsigned nw = 1; nw <= 2; nw++) {
+        braid_rt *rt = rt_make(nw);
+        cr_assert_eq(braid_rt_block_on(rt, main_cancel_inline, NULL, NULL), 0);
+        rt_done(rt);
+    }
+}
