@@ -129,7 +129,10 @@ BRAID_API int braid_run(braid_fn fn, void *arg, const braid_rt_opts *o, int64_t 
 /* Create a task running fn(arg) on the calling coroutine's runtime (asyncio
  * create_task). It starts soon: on this worker, or on another that steals
  * it; or at once, on the awaiter's stack, when something awaits it before
- * it started. If out is not NULL, *out receives a handle (one reference,
+ * it started. Start order differs from asyncio's FIFO ready queue: a worker
+ * starts the tasks it spawned newest first (work-first, as Cilk and oneTBB:
+ * depth-first fork-join keeps memory bounded) while thieves take the
+ * oldest; order between tasks comes from awaits, events and channels. If out is not NULL, *out receives a handle (one reference,
  * release it with braid_task_release); if out is NULL the task is detached.
  * Errors: -EINVAL (fn NULL), -EPERM (not called from a coroutine: use
  * braid_rt_spawn), -ESHUTDOWN (the runtime is closing), -ENOMEM. */
@@ -298,7 +301,9 @@ BRAID_API int braid_event_wait_until(braid_event *e, int64_t deadline);
 
 /* Mutex owned by a task; unlock hands it to the longest waiter (FIFO).
  * lock: -EDEADLK if the caller owns it. trylock: -EBUSY. unlock: -EPERM if
- * the caller does not own it. */
+ * the caller does not own it. Ownership is the task's identity: a task that
+ * ends while holding the mutex leaves it locked (as asyncio.Lock does), and
+ * the check cannot tell a later task that reuses its memory from it. */
 BRAID_API int braid_mutex_new(braid_mutex **out);
 BRAID_API void braid_mutex_free(braid_mutex *x);
 BRAID_API int braid_mutex_lock(braid_mutex *x);
