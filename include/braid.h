@@ -33,6 +33,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include "braid_version.h"
 
@@ -85,8 +87,15 @@ typedef struct braid_rt_opts {
      * runtime is freed. NULL: the BRAID_TRACE environment variable, if set,
      * names the file; otherwise no tracing. Borrowed: copied at _new. */
     const char *trace_path;
+    /* The blocking pool (braid_blocking, file verbs, name lookups): at
+     * most this many threads (0: 64), started on demand; a thread idle for
+     * blocking_idle_ns (0: 10 s) exits. At most blocking_queue jobs wait
+     * for a thread (0: 1024); a caller that finds the queue full waits. */
+    unsigned blocking_threads;
+    unsigned blocking_queue;
+    int64_t blocking_idle_ns;
     /* Room for growth; keep zero. */
-    uint64_t reserved[4];
+    uint64_t reserved[2];
 } braid_rt_opts;
 
 #define BRAID_MAX_WORKERS 1024
@@ -387,6 +396,100 @@ BRAID_API int braid_fail(int err, const char *fmt, ...)
  * caller holds its reference to t. */
 BRAID_API const char *braid_task_message(braid_task *t);
 
+/* ---- I/O ------------------------------------------------------------------- */
+
+/* Coroutines wait on file descriptors without blocking a worker: each
+ * worker has an epoll instance, a waiting coroutine registers its fd there
+ * (one-shot) and parks; whichever worker polls that instance wakes it, and
+ * the woken coroutine may then be stolen like any ready task. Workers poll
+ * while busy (every few dozen tasks), idle workers poll everyone's before
+ * they sleep, and a worker sleeps in its own instance.
+ *
+ * The verbs want non-blocking fds: the socket helpers and braid_accept
+ * return them, braid_fd_nonblock sets the flag on others (a blocking fd
+ * would block the worker in the read or write itself). Regular files do
+ * not poll: use the braid_file_* verbs, which run on the blocking pool.
+ *
+ * Each verb returns what its system call returns (bytes, a new fd, 0) or a
+ * negative errno: -EBADF (a bad fd, or closed with braid_close while we
+ * waited), -ECONNRESET, -EPIPE (writing to a closed peer: no SIGPIPE),
+ * -ETIMEDOUT (the deadline, absolute braid_now() ns, passed; BRAID_FOREVER
+ * for none), -ECANCELED (the caller was cancelled: nothing was transferred
+ * by that call, and the fd is left usable and registered nowhere), -EPERM
+ * (not called from a coroutine). */
+
+#define BRAID_READABLE 0x001u /* EPOLLIN */
+#define BRAID_WRITABLE 0x004u /* EPOLLOUT */
+#define BRAID_ERROR 0x008u    /* EPOLLERR (reported, never needed in events) */
+#define BRAID_HANGUP 0x010u   /* EPOLLHUP (reported, never needed in events) */
+
+/* Wait until fd is ready for any of events (BRAID_READABLE, BRAID_WRITABLE).
+ * Returns the ready set (> 0, may include BRAID_ERROR, BRAID_HANGUP) or an
+ * error: -EINVAL (no events), -EBADF, -EPERM (fd cannot be polled: a
+ * regular file), -ETIMEDOUT, -ECANCELED. */
+BRAID_API int braid_wait_fd(int fd, unsigned events, int64_t deadline);
+
+/* read(2) / write(2) that wait for readiness: at least 1 byte (0 from read
+ * means end of file), at most n. */
+BRAID_API ssize_t braid_read(int fd, void *buf, size_t n, int64_t deadline);
+BRAID_API ssize_t braid_write(int fd, const void *buf, size_t n, int64_t deadline);
+/* Loop until n bytes moved. read_full stops early at end of file and
+ * returns the count so far; on an error or the deadline, both return the
+ * error and *done (if not NULL) says how many bytes moved before it. */
+BRAID_API ssize_t braid_read_full(int fd, void *buf, size_t n, int64_t deadline, size_t *done);
+BRAID_API ssize_t braid_write_all(int fd, const void *buf, size_t n, int64_t deadline,
+                                  size_t *done);
+/* recv(2) / send(2) with flags; send adds MSG_NOSIGNAL. */
+BRAID_API ssize_t braid_recv(int fd, void *buf, size_t n, int flags, int64_t deadline);
+BRAID_API ssize_t braid_send(int fd, const void *buf, size_t n, int flags, int64_t deadline);
+/* accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC: a new fd. addr and len may be
+ * NULL. Out of fds (-EMFILE, -ENFILE) is returned, not retried: the
+ * listening socket stays readable, so a caller should back off. */
+BRAID_API int braid_accept(int lfd, struct sockaddr *addr, socklen_t *len, int64_t deadline);
+/* Non-blocking connect of fd (a non-blocking socket) to addr: 0 when
+ * connected; -ECONNREFUSED, -ETIMEDOUT (the deadline: the socket is then
+ * unusable, close it), ... */
+BRAID_API int braid_connect(int fd, const struct sockaddr *addr, socklen_t len, int64_t deadline);
+/* Close fd, first waking every coroutine waiting on it (their calls return
+ * -EBADF). Any thread. Returns close(2)'s status. */
+BRAID_API int braid_close(int fd);
+/* Set O_NONBLOCK on fd. */
+BRAID_API int braid_fd_nonblock(int fd);
+
+/* TCP helpers. Names are resolved (getaddrinfo) on the blocking pool, never
+ * on a worker. listen: host NULL or "" means every address (IPv6 with IPv4
+ * mapped where the system allows, else IPv4); port "0" picks a free one
+ * (read it with getsockname). SO_REUSEADDR is set. connect: tries each
+ * address in turn until one answers or the deadline passes. Both store a
+ * non-blocking CLOEXEC socket in *out. Errors: -EINVAL, -ENOENT (no such
+ * name: EAI_NONAME), -EAGAIN (EAI_AGAIN), -EADDRINUSE, -ECONNREFUSED,
+ * -ETIMEDOUT, -ECANCELED, ... */
+BRAID_API int braid_tcp_listen(const char *host, const char *port, int backlog, int *out);
+BRAID_API int braid_tcp_connect(const char *host, const char *port, int64_t deadline, int *out);
+
+/* ---- the blocking pool (asyncio.to_thread) ---------------------------------- */
+
+/* Run fn(arg) on a thread of the runtime's blocking pool (not a worker: it
+ * may block) and wait for it. Returns like braid_await: fn's status, with
+ * *result (if not NULL) its value when the status is 0. If the caller is
+ * cancelled or its deadline passes first, it returns -ECANCELED or
+ * -ETIMEDOUT at once; fn still runs to its end (a thread cannot be
+ * interrupted) and its result is dropped, so arg must stay valid until fn
+ * returns (it may free arg itself). From a plain thread fn simply runs
+ * there. Errors of the call: -EINVAL (fn NULL), -ESHUTDOWN, -ENOMEM,
+ * -EAGAIN (no thread could be started and none exists). */
+BRAID_API int braid_blocking(braid_fn fn, void *arg, int64_t *result);
+BRAID_API int braid_blocking_until(braid_fn fn, void *arg, int64_t *result, int64_t deadline);
+
+/* Files, through the blocking pool (regular files never block a worker;
+ * aiofiles). open returns the fd in *out; read and write move at most n
+ * bytes at offset off (off < 0: the file position, like read/write) and
+ * return the count or an error; close closes. */
+BRAID_API int braid_file_open(const char *path, int flags, unsigned mode, int *out);
+BRAID_API ssize_t braid_file_read(int fd, void *buf, size_t n, int64_t off);
+BRAID_API ssize_t braid_file_write(int fd, const void *buf, size_t n, int64_t off);
+BRAID_API int braid_file_close(int fd);
+
 /* ---- random ---------------------------------------------------------------- */
 
 /* 64 random bits from the calling worker's generator (seeded from
@@ -428,7 +531,8 @@ typedef struct braid_stats {
     uint64_t live;          /* spawned - completed */
     uint64_t stacks_in_use; /* coroutine stacks held by tasks */
     uint64_t timers_fired;  /* sleeps that ended by their deadline */
-    uint64_t reserved[6];
+    uint64_t io_waits;      /* waits on a file descriptor that parked */
+    uint64_t reserved[5];
 } braid_stats;
 
 /* Fill *out with rt's counters. Any thread. Errors: -EINVAL (NULL). */

@@ -44,6 +44,8 @@
 #include "atomics.h"
 #include "ctx.h"
 #include "deque.h"
+#include "io.h"
+#include "pool.h"
 #include "stack.h"
 #include "timer.h"
 #include "trace.h"
@@ -65,6 +67,7 @@
 
 /* Fairness of the worker loop (worker.c): every INJECT_EVERY-th pick looks
  * at the injection queue first, every YIELD_EVERY-th at the yield queue. */
+#define IO_EVERY 61 /* ticks between polls of a busy worker's reactor */
 #define INJECT_EVERY 61
 #define YIELD_EVERY 31
 #define TIMER_EVERY 8
@@ -137,6 +140,7 @@ struct braid__worker {
     unsigned inject_countdown; /* ticks until the injection queue goes first */
     unsigned yield_countdown;  /* ticks until the yield queue goes first */
     unsigned timer_countdown;  /* ticks until the own timers are checked */
+    unsigned io_countdown;     /* ticks until the own reactor is polled */
     uint64_t rng;         /* victim choice */
     uint64_t urng;        /* braid_rand_u64 (splitmix64 state) */
     braid_task *cur;      /* innermost task running on this worker */
@@ -163,6 +167,7 @@ struct braid__worker {
     braid__aword n_steal_tries;
     braid__aword n_parks;
     braid__aword n_stacks_live; /* taken here minus returned here (wraps; sum it) */
+    braid__aword n_io_waits;    /* fd waits that parked */
 
     /* Timers armed by tasks on this worker; other workers fire them when
      * idle, so the heap has its own lock (timer.h). */
@@ -173,9 +178,20 @@ struct braid__worker {
     _Alignas(BRAID__CACHELINE) braid__a32 park_word; /* 1: unparked */
     braid__aword park_until; /* parked until this time (ns); 0: not parked */
     braid__aword n_timers_fired; /* statistics, written by this worker */
+    braid__a32 park_epoll;       /* 1: parked in io.epfd (unparkers interrupt it) */
+
+    /* The reactor: fds waited on by tasks that ran here (io.h). Its epfd
+     * is polled by anyone; its eventfd is read only by this worker. */
+    _Alignas(BRAID__CACHELINE) braid__reactor io;
 };
 
 _Static_assert(offsetof(braid__worker, rt) % BRAID__CACHELINE == 0, "private line");
+
+static inline void stat_io_wait(braid__worker *w)
+{
+    /* Relaxed load and store, no RMW: only the owning worker writes. */
+    braid__store_relaxed(&w->n_io_waits, braid__load_relaxed(&w->n_io_waits) + 1);
+}
 _Static_assert(offsetof(braid__worker, park_word) % BRAID__CACHELINE == 0, "shared line");
 
 struct braid_rt {
@@ -185,6 +201,7 @@ struct braid_rt {
     int pin;
     uint64_t seed;
     braid__worker **workers;
+    braid__pool *pool; /* the blocking pool (pool.c) */
 
     /* Idle tracking (worker.c). nsearching and nparked are read on the push
      * path; the idle list itself only under idle_lock. */

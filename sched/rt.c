@@ -55,12 +55,14 @@ static void rt_destroy(braid_rt *rt)
                 free(w->trace);
             }
             braid__deque_destroy(&w->dq);
+            braid__reactor_destroy(&w->io);
             if (w->timers_ready)
                 braid__timer_heap_destroy(&w->timers);
             free(w);
         }
         free(rt->workers);
     }
+    braid__pool_free(rt->pool); /* after the workers: its last jobs have no waiter */
     free(rt->trace_path);
     braid__slab_destroy(rt);
     if (rt->stacks_ready)
@@ -107,6 +109,11 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
     pthread_mutex_init(&rt->slab_lock, NULL);
     braid__stack_source_init(&rt->stacks, ss);
     rt->stacks_ready = true;
+    int perr = braid__pool_new(&rt->pool, o->blocking_threads, o->blocking_queue, o->blocking_idle_ns);
+    if (perr != 0) {
+        rt_destroy(rt);
+        return perr;
+    }
     rt->idle_ids = calloc(nw, sizeof *rt->idle_ids);
     rt->inj_cap = 64;
     rt->inj_ring = malloc(rt->inj_cap * sizeof *rt->inj_ring);
@@ -122,6 +129,7 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
             return -ENOMEM;
         }
         memset(w, 0, sizeof *w);
+        w->io.epfd = w->io.efd = -1; /* closed by rt_destroy only once opened */
         rt->workers[i] = w;
         if (braid__deque_init(&w->dq, 8) != 0) {
             braid__store_relaxed(&w->dq.ring, 0);
@@ -130,6 +138,12 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
         }
         w->rt = rt;
         w->id = i;
+        int ioerr = braid__reactor_init(&w->io);
+        if (ioerr != 0) {
+            rt_destroy(rt);
+            return ioerr;
+        }
+        w->io_countdown = IO_EVERY / 2; /* out of step with the injection checks */
         w->inject_countdown = INJECT_EVERY;
         w->yield_countdown = YIELD_EVERY;
         w->timer_countdown = TIMER_EVERY;
@@ -592,6 +606,7 @@ static void add_worker_stats(braid__worker *w, braid_stats *out)
         out->steal_tries += braid__load_relaxed(&w->n_steal_tries);
         out->parks += braid__load_relaxed(&w->n_parks);
         out->timers_fired += braid__load_relaxed(&w->n_timers_fired);
+        out->io_waits += braid__load_relaxed(&w->n_io_waits);
         out->stacks_in_use += (uint64_t)braid__load_relaxed(&w->n_stacks_live);
     }
 }

@@ -62,6 +62,7 @@
 #define TRIM_IDLE_NS (50 * 1000 * 1000) /* trim only before sleeping this long */
 #define TRIM_DECAY_NS (1000 * 1000 * 1000) /* ... and after a second of such idleness */
 #define INJECT_BATCH 16
+#define IO_WATCH_NS (2 * 1000 * 1000) /* an idle worker polls a busy one's fds this often */
 
 __thread braid__worker *braid__tls_w __attribute__((tls_model("initial-exec")));
 #define tls_w braid__tls_w
@@ -83,6 +84,19 @@ static inline void stat_inc(braid__aword *c)
 
 /* ---- notify / park --------------------------------------------------- */
 
+/* Wake v, whose park_word was just set to 1: on its futex word, or in its
+ * epoll instance. Seq_cst fence between our store of park_word and our
+ * load of park_epoll, paired with the parker's fence between its store of
+ * park_epoll and its load of park_word: either it sees the word, or we see
+ * that it sleeps in epoll and interrupt it. */
+static void wake_parked(braid__worker *v)
+{
+    braid__futex_wake(&v->park_word, 1);
+    braid__fence_seqcst();
+    if (braid__load32_acquire(&v->park_epoll) != 0)
+        braid__reactor_interrupt(&v->io);
+}
+
 static void unpark_one(braid_rt *rt)
 {
     pthread_mutex_lock(&rt->idle_lock);
@@ -102,7 +116,7 @@ static void unpark_one(braid_rt *rt)
      * overflow the list). */
     braid__store32_release(&v->park_word, 1);
     pthread_mutex_unlock(&rt->idle_lock);
-    braid__futex_wake(&v->park_word, 1);
+    wake_parked(v);
 }
 
 void braid__notify(braid_rt *rt)
@@ -205,6 +219,19 @@ static unsigned fire_all(braid__worker *w, int64_t now)
     return n;
 }
 
+/* Poll every worker's reactor that has fds registered, without waiting. */
+static unsigned poll_all(braid__worker *w)
+{
+    braid_rt *rt = w->rt;
+    unsigned n = 0;
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        braid__worker *v = rt->workers[i];
+        if (braid__load_relaxed(&v->io.armed) != 0) /* relaxed: a hint */
+            n += braid__reactor_poll(w, &v->io, 0, NULL);
+    }
+    return n;
+}
+
 static int64_t earliest_deadline(braid_rt *rt)
 {
     int64_t m = INT64_MAX;
@@ -304,19 +331,51 @@ static bool park(braid__worker *w)
         else if (braid__stack_excess(&rt->stacks, STACK_KEEP_DIRTY))
             wake = w->trim_at; /* wake then to trim (park_until stays: later is fine) */
     }
+    /* I/O: a worker with fds registered sleeps in its epoll instance, so
+     * their readiness wakes it. Another worker's fds are polled by their
+     * owner while it runs tasks; if that owner is busy (it may run one
+     * long computation) we wake every IO_WATCH_NS to poll them for it, as
+     * Go's sysmon does for its netpoller. */
+    bool in_epoll = braid__load_relaxed(&w->io.armed) != 0; /* relaxed: a hint */
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        braid__worker *v = rt->workers[i];
+        /* Relaxed: a hint; a miss only delays I/O to the owner's next poll. */
+        if (v != w && braid__load_relaxed(&v->io.armed) != 0 &&
+            braid__load_relaxed(&v->park_until) == 0 && wake - now > IO_WATCH_NS) {
+            wake = now + IO_WATCH_NS;
+            break;
+        }
+    }
+    if (in_epoll) {
+        braid__store32_release(&w->park_epoll, 1);
+        braid__fence_seqcst(); /* see wake_parked */
+    }
     braid__trace(w, TEV_PARK, 0, 0);
+    bool io_work = false;
     /* Acquire: pairs with the release store in unpark_one. Relaxed stop:
      * stop_all also sets park_word, which is what we wait on. */
     while (braid__load32_acquire(&w->park_word) == 0 && !braid__load_relaxed(&rt->stop)) {
-        braid__futex_wait_until(&w->park_word, 0, wake);
+        if (in_epoll) {
+            int64_t left = wake == INT64_MAX ? INT64_MAX : wake - braid__clock_ns();
+            if (braid__reactor_poll(w, &w->io, left, NULL) != 0) {
+                io_work = true; /* woke tasks: run them */
+                break;
+            }
+        } else {
+            braid__futex_wait_until(&w->park_word, 0, wake);
+        }
         if (wake != INT64_MAX && braid__clock_ns() >= wake)
             break;
     }
+    if (in_epoll)
+        braid__store32_release(&w->park_epoll, 0);
     braid__trace(w, TEV_UNPARK, 0, 0);
     /* Relaxed: we are awake; armers treat 0 as "not parked". */
     braid__store_relaxed(&w->park_until, 0);
-    if (braid__load32_acquire(&w->park_word) == 0) { /* timed out */
+    if (braid__load32_acquire(&w->park_word) == 0) { /* timed out, or I/O */
         unidle(w);
+        if (io_work)
+            w->trim_at = 0;
         return true;
     }
     w->trim_at = 0; /* woken for work: the idle period is over */
@@ -512,6 +571,11 @@ static uintptr_t next_entry(braid__worker *w)
         if (braid__timer_next(&w->timers) != INT64_MAX)
             fire_heap(w, &w->timers, braid__clock_ns(), true);
     }
+    if (__builtin_expect(--w->io_countdown == 0, 0)) {
+        w->io_countdown = IO_EVERY;
+        if (braid__load_relaxed(&w->io.armed) != 0) /* relaxed: a hint */
+            braid__reactor_poll(w, &w->io, 0, NULL);
+    }
     if (__builtin_expect(--w->inject_countdown == 0, 0)) {
         w->inject_countdown = INJECT_EVERY;
         if ((e = inject_pop(w)) != 0)
@@ -603,6 +667,8 @@ static inline bool handoff_ok(braid__worker *w)
         return false;
     if (w->inject_countdown <= 1 && braid__load_relaxed(&w->rt->inj_len) != 0)
         return false;
+    if (w->io_countdown <= 1 && braid__load_relaxed(&w->io.armed) != 0)
+        return false;
     if (w->yield_countdown <= 1 && w->yq_head != NULL)
         return false;
     return true;
@@ -623,6 +689,7 @@ void braid__suspend(braid__worker *w, braid_task *self, int action)
         w->inject_countdown = w->inject_countdown > 1 ? w->inject_countdown - 1 : INJECT_EVERY;
         w->yield_countdown = w->yield_countdown > 1 ? w->yield_countdown - 1 : YIELD_EVERY;
         w->timer_countdown = w->timer_countdown > 1 ? w->timer_countdown - 1 : TIMER_EVERY;
+        w->io_countdown = w->io_countdown > 1 ? w->io_countdown - 1 : IO_EVERY;
         resume_transition(next);
         w->action = ACT_WAIT;
         w->action_task = self;
@@ -863,8 +930,9 @@ static void *worker_main(void *arg)
         }
         if (braid__load_relaxed(&rt->stop))
             break;
-        /* Idle: fire every worker's expired timers before sleeping. */
-        if (fire_all(w, braid__clock_ns()) != 0)
+        /* Idle: fire every worker's expired timers and poll every worker's
+         * fds before sleeping. */
+        if (fire_all(w, braid__clock_ns()) != 0 || poll_all(w) != 0)
             continue;
         if (park(w)) {
             /* The re-check saw work: search for it even above the half. */
@@ -917,7 +985,7 @@ void braid__worker_stop_all(braid_rt *rt)
     for (unsigned i = 0; i < n; i++) {
         braid__worker *w = rt->workers[i];
         braid__store32_release(&w->park_word, 1);
-        braid__futex_wake(&w->park_word, 1);
+        wake_parked(w);
     }
     for (unsigned i = 0; i < n; i++)
         pthread_join(rt->workers[i]->thread, NULL);

@@ -1,0 +1,523 @@
+/* io.c - waiting on file descriptors, and the verbs built on it (see io.h
+ * for the reactor's design, braid.h for the verbs' contracts). */
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "spin.h"
+
+/* ---- the fd table ------------------------------------------------------ */
+
+/* A coroutine waiting on an fd; lives on its stack. */
+typedef struct fdwait {
+    struct fdwait *next;
+    braid_task *task;
+    uint32_t events;  /* what it waits for (EPOLLIN and/or EPOLLOUT) */
+    uint32_t revents; /* what woke it */
+    int result;       /* 0, or -EBADF: the fd was closed by braid_close */
+    braid__a32 done;  /* 1: a waker decided the outcome (release) */
+} fdwait;
+
+typedef struct fdslot {
+    braid__spin lock;
+    fdwait *waiters;
+    int home_epfd;    /* the instance the fd is registered in, -1: none */
+    uint64_t home_id; /* that reactor's id (an epfd number can be reused) */
+    braid__reactor *home;
+    bool counted;     /* counted in home->armed (has waiters) */
+    int fd;           /* its index in the table */
+} fdslot;
+
+#define CHUNK_BITS 10
+#define CHUNK_SLOTS (1u << CHUNK_BITS)
+#define MAX_FDS (1u << 22)
+static braid__aword chunks[MAX_FDS / CHUNK_SLOTS];
+static braid__aword next_reactor_id = 1;
+
+/* The slot of fd, created on first use (NULL: no memory, or fd too big). */
+static fdslot *slot_of(int fd, bool create)
+{
+    if (fd < 0 || (unsigned)fd >= MAX_FDS)
+        return NULL;
+    braid__aword *cp = &chunks[(unsigned)fd >> CHUNK_BITS];
+    /* Acquire: pairs with the release CAS that published the chunk. */
+    fdslot *c = (fdslot *)braid__load_acquire(cp);
+    if (c == NULL) {
+        if (!create)
+            return NULL;
+        fdslot *n = calloc(CHUNK_SLOTS, sizeof *n);
+        if (n == NULL)
+            return NULL;
+        for (unsigned i = 0; i < CHUNK_SLOTS; i++) {
+            braid__spin_init(&n[i].lock);
+            n[i].home_epfd = -1;
+            n[i].fd = (int)(((unsigned)fd & ~(CHUNK_SLOTS - 1)) + i);
+        }
+        uintptr_t expect = 0;
+        /* Acq_rel CAS: publishes the initialised chunk; chunks are never
+         * freed (a process has one table, bounded by its fd limit). */
+        if (braid__cas(cp, &expect, (uintptr_t)n)) {
+            c = n;
+        } else {
+            free(n);
+            c = (fdslot *)expect;
+        }
+    }
+    return &c[(unsigned)fd & (CHUNK_SLOTS - 1)];
+}
+
+static uint32_t wanted(const fdslot *s)
+{
+    uint32_t ev = 0;
+    for (const fdwait *n = s->waiters; n != NULL; n = n->next)
+        ev |= n->events;
+    return ev;
+}
+
+static void unlink_waiter(fdslot *s, fdwait *n)
+{
+    for (fdwait **p = &s->waiters; *p != NULL; p = &(*p)->next) {
+        if (*p == n) {
+            *p = n->next;
+            return;
+        }
+    }
+}
+
+static void count_home(fdslot *s, bool has_waiters)
+{
+    if (has_waiters && !s->counted && s->home != NULL) {
+        braid__fetch_add_relaxed(&s->home->armed, 1); /* relaxed: a hint */
+        s->counted = true;
+    } else if (!has_waiters && s->counted) {
+        braid__fetch_add_relaxed(&s->home->armed, (uintptr_t)-1); /* relaxed: a hint */
+        s->counted = false;
+    }
+}
+
+/* With s->lock held: arm fd for what its waiters want, in the current home
+ * if it has other waiters, else in r (which becomes the home). */
+static int arm(fdslot *s, int fd, braid__reactor *r, bool others)
+{
+    struct epoll_event ev = {.events = wanted(s) | EPOLLONESHOT, .data.ptr = s};
+    if (others && s->home != NULL) {
+        if (epoll_ctl(s->home_epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+            return 0;
+        if (errno != ENOENT)
+            return -errno;
+    }
+    if (s->home_id != r->id) { /* re-home: the old instance (if any) keeps a disarmed entry */
+        if (s->counted) {
+            count_home(s, false);
+        }
+        s->home = r;
+        s->home_id = r->id;
+        s->home_epfd = r->epfd;
+        if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+            return 0;
+        if (errno != EEXIST)
+            goto fail;
+        if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+            return 0;
+        goto fail;
+    }
+    if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+        return 0;
+    if (errno == ENOENT && epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+        return 0; /* the fd was closed and its number reused since */
+fail:;
+    int err = -errno;
+    s->home = NULL;
+    s->home_id = 0;
+    s->home_epfd = -1;
+    return err;
+}
+
+/* With s->lock held, the last waiter gone by deadline or cancel: take the
+ * fd out of its instance. */
+static void disarm(fdslot *s, int fd)
+{
+    if (s->home_epfd >= 0)
+        epoll_ctl(s->home_epfd, EPOLL_CTL_DEL, fd, NULL);
+    count_home(s, false);
+    s->home = NULL;
+    s->home_id = 0;
+    s->home_epfd = -1;
+}
+
+static int fd_wait(int fd, uint32_t events, int64_t deadline)
+{
+    braid__worker *w = braid__worker_current();
+    if (w == NULL || w->cur == NULL)
+        return -EPERM;
+    if (events == 0)
+        return -EINVAL;
+    fdslot *s = slot_of(fd, true);
+    if (s == NULL)
+        return fd < 0 || (unsigned)fd >= MAX_FDS ? -EBADF : -ENOMEM;
+    braid_task *self = w->cur;
+    if (braid__take_cancel(self))
+        return -ECANCELED;
+    fdwait n = {.task = self, .events = events};
+    braid__store32_release(&n.done, 0); /* release: not shared yet; cheap */
+    braid__spin_lock(&s->lock);
+    bool others = s->waiters != NULL;
+    n.next = s->waiters;
+    s->waiters = &n;
+    int err = arm(s, fd, &w->io, others);
+    if (err != 0) {
+        unlink_waiter(s, &n);
+        if (s->waiters == NULL)
+            count_home(s, false);
+        braid__spin_unlock(&s->lock);
+        return err;
+    }
+    count_home(s, true);
+    braid__spin_unlock(&s->lock);
+    stat_io_wait(w);
+    for (;;) {
+        err = braid__park(&w, self, deadline);
+        /* Acquire: pairs with the waker's release store after its wake. */
+        if (err == 0 && braid__load32_acquire(&n.done))
+            return n.result != 0 ? n.result : (int)n.revents;
+        braid__spin_lock(&s->lock);
+        if (braid__load32_acquire(&n.done)) { /* a wake-up wins over a timeout or cancel */
+            braid__spin_unlock(&s->lock);
+            if (err == -ECANCELED)
+                braid__rearm_cancel(self);
+            return n.result != 0 ? n.result : (int)n.revents;
+        }
+        if (err != 0) {
+            unlink_waiter(s, &n);
+            if (s->waiters == NULL)
+                disarm(s, fd);
+            else
+                arm(s, fd, s->home, true); /* fewer events now */
+            braid__spin_unlock(&s->lock);
+            return err;
+        }
+        braid__spin_unlock(&s->lock); /* a stray wake-up: wait on */
+    }
+}
+
+static void wake_waiter(braid__worker *w, fdwait *n, uint32_t rev, int result)
+{
+    n->revents = rev;
+    n->result = result;
+    braid__wake(w, n->task);
+    /* Release, after the wake: the waiter reading 1 without the lock knows
+     * we touch neither node nor task again. */
+    braid__store32_release(&n->done, 1);
+}
+
+/* With s->lock held: hand the readiness in ev to the matching waiters. */
+static unsigned deliver(braid__worker *w, fdslot *s, uint32_t ev)
+{
+    unsigned woken = 0;
+    bool all = (ev & (EPOLLERR | EPOLLHUP)) != 0;
+    for (fdwait **p = &s->waiters; *p != NULL;) {
+        fdwait *n = *p;
+        if (all || (n->events & ev) != 0) {
+            *p = n->next;
+            wake_waiter(w, n, ev & (n->events | EPOLLERR | EPOLLHUP), 0);
+            woken++;
+        } else {
+            p = &n->next;
+        }
+    }
+    /* One-shot: re-arm for those left; if that fails, they must not sleep
+     * on, so they get the error. */
+    int err = 0;
+    if (s->waiters != NULL)
+        err = s->home != NULL ? arm(s, s->fd, s->home, true) : -EBADF;
+    while (err != 0 && s->waiters != NULL) {
+        fdwait *n = s->waiters;
+        s->waiters = n->next;
+        wake_waiter(w, n, 0, err);
+        woken++;
+    }
+    if (s->waiters == NULL)
+        count_home(s, false);
+    return woken;
+}
+
+/* ---- the reactor ------------------------------------------------------- */
+
+int braid__reactor_init(braid__reactor *r)
+{
+    r->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (r->epfd < 0)
+        return -errno;
+    r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (r->efd < 0) {
+        int err = -errno;
+        close(r->epfd);
+        r->epfd = -1;
+        return err;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->efd, &ev) != 0) {
+        int err = -errno;
+        braid__reactor_destroy(r);
+        return err;
+    }
+    r->id = braid__fetch_add_relaxed(&next_reactor_id, 1); /* relaxed: uniqueness only */
+    braid__store_relaxed(&r->armed, 0);
+    return 0;
+}
+
+void braid__reactor_destroy(braid__reactor *r)
+{
+    if (r->efd >= 0)
+        close(r->efd);
+    if (r->epfd >= 0)
+        close(r->epfd);
+    r->efd = r->epfd = -1;
+}
+
+void braid__reactor_interrupt(braid__reactor *r)
+{
+    uint64_t one = 1;
+    ssize_t n = write(r->efd, &one, sizeof one);
+    (void)n; /* EAGAIN: the counter is full, a wake-up is pending anyway */
+}
+
+unsigned braid__reactor_poll(braid__worker *w, braid__reactor *r, int64_t timeout_ns,
+                             bool *interrupted)
+{
+    enum { MAXEV = 64 };
+    struct epoll_event evs[MAXEV];
+    struct timespec ts, *tsp = NULL;
+    if (timeout_ns != INT64_MAX) {
+        if (timeout_ns < 0)
+            timeout_ns = 0;
+        ts.tv_sec = timeout_ns / 1000000000;
+        ts.tv_nsec = timeout_ns % 1000000000;
+        tsp = &ts;
+    }
+    int k = epoll_pwait2(r->epfd, evs, MAXEV, tsp, NULL);
+    if (k < 0 && errno == ENOSYS) { /* kernel older than 5.11: ms resolution */
+        int ms = tsp == NULL ? -1 : (int)((timeout_ns + 999999) / 1000000);
+        k = epoll_wait(r->epfd, evs, MAXEV, ms);
+    }
+    unsigned woken = 0;
+    for (int i = 0; i < k; i++) {
+        fdslot *s = evs[i].data.ptr;
+        if (s == NULL) {
+            /* The eventfd: only its owner consumes it (level-triggered, so
+             * another poller leaves it for the owner's sleep to see). */
+            if (r == &w->io) {
+                uint64_t v;
+                ssize_t n = read(r->efd, &v, sizeof v);
+                (void)n;
+                if (interrupted != NULL)
+                    *interrupted = true;
+            }
+            continue;
+        }
+        braid__spin_lock(&s->lock);
+        woken += deliver(w, s, evs[i].events);
+        braid__spin_unlock(&s->lock);
+    }
+    return woken;
+}
+
+/* ---- verbs --------------------------------------------------------------- */
+
+int braid_wait_fd(int fd, unsigned events, int64_t deadline)
+{
+    events &= BRAID_READABLE | BRAID_WRITABLE;
+    return fd_wait(fd, events, deadline);
+}
+
+int braid_fd_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    return 0;
+}
+
+static bool would_block(int e)
+{
+    return e == EAGAIN || e == EWOULDBLOCK;
+}
+
+/* Wait for ev on fd after an EAGAIN: 0 to retry, or the error. */
+static int again(int fd, uint32_t ev, int64_t deadline)
+{
+    int r = fd_wait(fd, ev, deadline);
+    return r < 0 ? r : 0;
+}
+
+ssize_t braid_read(int fd, void *buf, size_t n, int64_t deadline)
+{
+    for (;;) {
+        ssize_t r = read(fd, buf, n);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (!would_block(errno))
+            return -errno;
+        int err = again(fd, EPOLLIN, deadline);
+        if (err != 0)
+            return err;
+    }
+}
+
+ssize_t braid_write(int fd, const void *buf, size_t n, int64_t deadline)
+{
+    for (;;) {
+        ssize_t r = write(fd, buf, n);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (!would_block(errno))
+            return -errno;
+        int err = again(fd, EPOLLOUT, deadline);
+        if (err != 0)
+            return err;
+    }
+}
+
+ssize_t braid_recv(int fd, void *buf, size_t n, int flags, int64_t deadline)
+{
+    for (;;) {
+        ssize_t r = recv(fd, buf, n, flags);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (!would_block(errno) || (flags & MSG_DONTWAIT))
+            return -errno;
+        int err = again(fd, EPOLLIN, deadline);
+        if (err != 0)
+            return err;
+    }
+}
+
+ssize_t braid_send(int fd, const void *buf, size_t n, int flags, int64_t deadline)
+{
+    for (;;) {
+        ssize_t r = send(fd, buf, n, flags | MSG_NOSIGNAL);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (!would_block(errno) || (flags & MSG_DONTWAIT))
+            return -errno;
+        int err = again(fd, EPOLLOUT, deadline);
+        if (err != 0)
+            return err;
+    }
+}
+
+ssize_t braid_read_full(int fd, void *buf, size_t n, int64_t deadline, size_t *done)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = braid_read(fd, (char *)buf + got, n - got, deadline);
+        if (r < 0) {
+            if (done != NULL)
+                *done = got;
+            return r;
+        }
+        if (r == 0)
+            break; /* end of file */
+        got += (size_t)r;
+    }
+    if (done != NULL)
+        *done = got;
+    return (ssize_t)got;
+}
+
+ssize_t braid_write_all(int fd, const void *buf, size_t n, int64_t deadline, size_t *done)
+{
+    size_t put = 0;
+    while (put < n) {
+        /* send, not write, on sockets: no SIGPIPE from a closed peer. */
+        ssize_t r = send(fd, (const char *)buf + put, n - put, MSG_NOSIGNAL);
+        if (r < 0 && errno == ENOTSOCK)
+            r = write(fd, (const char *)buf + put, n - put);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (would_block(errno)) {
+                int err = again(fd, EPOLLOUT, deadline);
+                if (err == 0)
+                    continue;
+                r = err;
+            } else {
+                r = -errno;
+            }
+            if (done != NULL)
+                *done = put;
+            return r;
+        }
+        put += (size_t)r;
+    }
+    if (done != NULL)
+        *done = put;
+    return (ssize_t)put;
+}
+
+int braid_accept(int lfd, struct sockaddr *addr, socklen_t *len, int64_t deadline)
+{
+    for (;;) {
+        int fd = accept4(lfd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0)
+            return fd;
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (!would_block(errno))
+            return -errno;
+        int err = again(lfd, EPOLLIN, deadline);
+        if (err != 0)
+            return err;
+    }
+}
+
+int braid_connect(int fd, const struct sockaddr *addr, socklen_t len, int64_t deadline)
+{
+    if (connect(fd, addr, len) == 0)
+        return 0;
+    if (errno != EINPROGRESS && errno != EINTR)
+        return -errno;
+    int r = fd_wait(fd, EPOLLOUT, deadline);
+    if (r < 0)
+        return r;
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+        return -errno;
+    return -soerr;
+}
+
+int braid_close(int fd)
+{
+    fdslot *s = slot_of(fd, false);
+    if (s != NULL) {
+        braid__worker *w = braid__worker_current();
+        braid__spin_lock(&s->lock);
+        while (s->waiters != NULL) {
+            fdwait *n = s->waiters;
+            s->waiters = n->next;
+            wake_waiter(w, n, 0, -EBADF);
+        }
+        disarm(s, fd);
+        braid__spin_unlock(&s->lock);
+    }
+    return close(fd) == 0 ? 0 : -errno;
+}
