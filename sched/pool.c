@@ -262,18 +262,19 @@ int braid__pool_run(braid_fn fn, void *arg, void (*cleanup)(void *), int64_t dea
         /* Acquire: pairs with the thread's release store after its wake. */
         if (braid__load32_acquire(&j->done))
             break;
-        if (err == 0)
-            continue; /* a stray wake-up */
-        if (!interruptible) { /* remember it, report it after the job */
-            cancelled |= err == -ECANCELED;
-            continue;
-        }
+        /* Not done yet: the thread may be between its wake and its mark,
+         * and holds the lock until it is past both; take it to know. */
         braid__spin_lock(&j->lock);
-        if (braid__load32_acquire(&j->done)) { /* done meanwhile: the result wins */
+        if (braid__load32_acquire(&j->done)) { /* done: the result wins */
             braid__spin_unlock(&j->lock);
             if (err == -ECANCELED)
                 braid__rearm_cancel(self);
             break;
+        }
+        if (err == 0 || !interruptible) { /* a stray wake-up, or one we must sit out */
+            braid__spin_unlock(&j->lock);
+            cancelled |= err == -ECANCELED;
+            continue;
         }
         j->waiter = NULL; /* abandoned: the thread frees it */
         braid__spin_unlock(&j->lock);

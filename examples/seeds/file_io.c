@@ -18,44 +18,54 @@
  *
  *     asyncio.run(main())
  *
- * braid has no asynchronous file I/O (aiofiles runs each call on a thread
- * pool; braid offers no thread pool and no async read/write), so the two
- * coroutines use plain stdio: each call blocks its worker thread while it
- * runs, which a small local file makes harmless. -f FILE picks the file
- * (default example.txt, as in the seed). Prints "Hello, asyncio!"; the file
- * holds exactly that text, without a newline.
+ * aiofiles runs each file call on a thread pool so the event loop never
+ * blocks; braid_file_open / _write / _read / _close do the same on the
+ * runtime's blocking pool: the coroutine suspends while a pool thread does
+ * the system call, and the worker runs other tasks meanwhile. -f FILE picks
+ * the file (default example.txt, as in the seed). Prints "Hello, asyncio!";
+ * the file holds exactly that text, without a newline.
  */
 #include "common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 
 /* async def write_file(file_path, content): awaited directly by main, so
- * a plain call (it could suspend: it runs on main's coroutine stack). */
+ * a plain call (it suspends on main's coroutine stack). */
 static int write_file(const char *file_path, const char *content)
 {
-    FILE *file = fopen(file_path, "w");
-    if (file == NULL)
-        return braid_fail(-errno, "open %s: %s", file_path, strerror(errno));
+    int fd;
+    int err = braid_file_open(file_path, O_WRONLY | O_CREAT | O_TRUNC, 0644, &fd);
+    if (err != 0)
+        return braid_fail(err, "open %s: %s", file_path, strerror(-err));
     size_t len = strlen(content);
-    int ok = fwrite(content, 1, len, file) == len;
-    ok &= fclose(file) == 0;
-    return ok ? 0 : braid_fail(-EIO, "write %s", file_path);
+    ssize_t n = braid_file_write(fd, content, len, -1); /* await file.write(content) */
+    int cerr = braid_file_close(fd);
+    if (n < 0)
+        return braid_fail((int)n, "write %s: %s", file_path, strerror((int)-n));
+    if ((size_t)n != len)
+        return braid_fail(-EIO, "write %s: short write", file_path);
+    return cerr != 0 ? braid_fail(cerr, "close %s: %s", file_path, strerror(-cerr)) : 0;
 }
 
 /* async def read_file(file_path) */
 static int read_file(const char *file_path)
 {
-    FILE *file = fopen(file_path, "r");
-    if (file == NULL)
-        return braid_fail(-errno, "open %s: %s", file_path, strerror(errno));
+    int fd;
+    int err = braid_file_open(file_path, O_RDONLY, 0, &fd);
+    if (err != 0)
+        return braid_fail(err, "open %s: %s", file_path, strerror(-err));
     char contents[4096];
-    size_t len = fread(contents, 1, sizeof contents - 1, file);
-    int failed = ferror(file);
-    fclose(file);
-    if (failed)
-        return braid_fail(-EIO, "read %s", file_path);
+    size_t len = 0;
+    ssize_t n = 0;
+    while (len < sizeof contents - 1 &&
+           (n = braid_file_read(fd, contents + len, sizeof contents - 1 - len, -1)) > 0)
+        len += (size_t)n; /* contents = await file.read() */
+    braid_file_close(fd);
+    if (n < 0)
+        return braid_fail((int)n, "read %s: %s", file_path, strerror((int)-n));
     contents[len] = '\0';
     printf("%s\n", contents); /* print(contents) */
     return 0;
