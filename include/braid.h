@@ -532,7 +532,11 @@ typedef struct braid_stats {
     uint64_t stacks_in_use; /* coroutine stacks held by tasks */
     uint64_t timers_fired;  /* sleeps that ended by their deadline */
     uint64_t io_waits;      /* waits on a file descriptor that parked */
-    uint64_t reserved[5];
+    uint64_t stolen_out;    /* queue entries other workers took from this one */
+    uint64_t wakeups;       /* parks ended by work (an unpark, or I/O) */
+    uint64_t max_deque;     /* deepest a worker's deque was seen at a push (max) */
+    uint64_t stack_bytes;   /* address space mapped for stacks (runtime-wide) */
+    uint64_t reserved[1];
 } braid_stats;
 
 /* Fill *out with rt's counters. Any thread. Errors: -EINVAL (NULL). */

@@ -83,7 +83,7 @@ int braid__deque_push_slow(braid__deque *d, uintptr_t item)
     braid__store_relaxed(&r->slot[(size_t)b & r->mask], item);
     /* Release: publishes the slot to thieves that read bottom (steal). */
     braid__store_release(&d->bottom, (uintptr_t)(b + 1));
-    return b <= t;
+    return b <= t ? 1 : (int)(b - t + 1);
 }
 
 uintptr_t braid__deque_take(braid__deque *d)

@@ -61,10 +61,10 @@ void braid__deque_destroy(braid__deque *d);
 /* The push when the ring is full (grows it). */
 int braid__deque_push_slow(braid__deque *d, uintptr_t item);
 
-/* Owner only. item != 0. Returns 1 if the deque looked empty before the
- * push (the owner's view: thieves may have emptied it further), 0 if not,
- * or -ENOMEM if growing failed (the item is then not pushed). Inline: it is
- * the spawn path. */
+/* Owner only. item != 0. Returns the depth after the push as the owner
+ * sees it (>= 1; 1: it looked empty before, though thieves may have
+ * emptied it further), or -ENOMEM if growing failed (the item is then not
+ * pushed). Inline: it is the spawn path. */
 static inline int braid__deque_push(braid__deque *d, uintptr_t item)
 {
     /* Relaxed: only the owner writes bottom and the ring pointer. */
@@ -79,7 +79,7 @@ static inline int braid__deque_push(braid__deque *d, uintptr_t item)
     braid__store_relaxed(&r->slot[(size_t)b & r->mask], item);
     /* Release: publishes the slot to thieves that read bottom (steal). */
     braid__store_release(&d->bottom, (uintptr_t)(b + 1));
-    return b <= t;
+    return b <= t ? 1 : (int)(b - t + 1);
 }
 
 /* Owner only: take the bottom item if it is `item`. Returns item, or 0 if

@@ -141,6 +141,7 @@ struct braid__worker {
     unsigned yield_countdown;  /* ticks until the yield queue goes first */
     unsigned timer_countdown;  /* ticks until the own timers are checked */
     unsigned io_countdown;     /* ticks until the own reactor is polled */
+    unsigned max_depth;        /* deepest own deque seen at a push */
     uint64_t rng;         /* victim choice */
     uint64_t urng;        /* braid_rand_u64 (splitmix64 state) */
     braid_task *cur;      /* innermost task running on this worker */
@@ -168,6 +169,9 @@ struct braid__worker {
     braid__aword n_parks;
     braid__aword n_stacks_live; /* taken here minus returned here (wraps; sum it) */
     braid__aword n_io_waits;    /* fd waits that parked */
+    braid__aword n_wakeups;     /* parks ended by another thread's unpark */
+    braid__aword n_max_depth;   /* mirror of max_depth for readers */
+    braid__aword n_stolen_out;  /* entries thieves took from us (their RMW) */
 
     /* Timers armed by tasks on this worker; other workers fire them when
      * idle, so the heap has its own lock (timer.h). */
@@ -186,6 +190,12 @@ struct braid__worker {
 };
 
 _Static_assert(offsetof(braid__worker, rt) % BRAID__CACHELINE == 0, "private line");
+
+static inline void braid__stat_max_depth(braid__worker *w, unsigned depth)
+{
+    w->max_depth = depth;
+    braid__store_relaxed(&w->n_max_depth, depth); /* relaxed: a statistic */
+}
 
 static inline void stat_io_wait(braid__worker *w)
 {
@@ -262,11 +272,15 @@ void braid__notify(braid_rt *rt);
 /* Push a new task's start entry on w's deque (the spawn path, inlined). */
 static inline void braid__push_start(braid__worker *w, braid_task *t)
 {
-    int was_empty = braid__deque_push(&w->dq, (uintptr_t)t);
-    if (__builtin_expect(was_empty < 0, 0)) /* out of memory growing */
-        braid__inject(w->rt, (uintptr_t)t);
-    else if (was_empty)
-        braid__notify(w->rt);
+    int depth = braid__deque_push(&w->dq, (uintptr_t)t);
+    if (__builtin_expect(depth <= 1, 0)) {
+        if (depth < 0) /* out of memory growing */
+            braid__inject(w->rt, (uintptr_t)t);
+        else
+            braid__notify(w->rt);
+    } else if (__builtin_expect((unsigned)depth > w->max_depth, 0)) {
+        braid__stat_max_depth(w, (unsigned)depth);
+    }
 }
 void braid__suspend(braid__worker *w, braid_task *self, int action);
 /* braid_yield's shortcut: switch straight to the next yielded task when the
@@ -286,8 +300,12 @@ void braid__timer_armed(braid_rt *rt, int64_t deadline);
 void braid__trace_emit(braid__worker *w, uint32_t kind, uint64_t a, uint32_t b);
 static inline void braid__trace(braid__worker *w, uint32_t kind, uint64_t a, uint32_t b)
 {
+#if defined(BRAID_NO_TRACE)
+    (void)w, (void)kind, (void)a, (void)b;
+#else
     if (__builtin_expect(w->trace != NULL, 0))
         braid__trace_emit(w, kind, a, b);
+#endif
 }
 int braid__trace_write(braid_rt *rt);
 

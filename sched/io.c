@@ -185,6 +185,7 @@ static int fd_wait(int fd, uint32_t events, int64_t deadline)
     count_home(s, true);
     braid__spin_unlock(&s->lock);
     stat_io_wait(w);
+    braid__trace(w, TEV_IOWAIT, (uint64_t)fd, events);
     for (;;) {
         err = braid__park(&w, self, deadline);
         /* Acquire: pairs with the waker's release store after its wake. */

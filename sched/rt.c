@@ -270,6 +270,7 @@ int braid_spawn(braid_task **out, braid_fn fn, void *arg)
         return spawn_fail(out, -ENOMEM);
     /* Relaxed: the owner is the only writer of its counters. */
     braid__store_relaxed(&w->n_spawned, braid__load_relaxed(&w->n_spawned) + 1);
+    braid__trace(w, TEV_SPAWN, (uintptr_t)t, 0);
     braid__push_start(w, t);
     if (out != NULL)
         *out = t;
@@ -607,6 +608,11 @@ static void add_worker_stats(braid__worker *w, braid_stats *out)
         out->parks += braid__load_relaxed(&w->n_parks);
         out->timers_fired += braid__load_relaxed(&w->n_timers_fired);
         out->io_waits += braid__load_relaxed(&w->n_io_waits);
+        out->stolen_out += braid__load_relaxed(&w->n_stolen_out);
+        out->wakeups += braid__load_relaxed(&w->n_wakeups);
+        uint64_t d = braid__load_relaxed(&w->n_max_depth);
+        if (d > out->max_deque)
+            out->max_deque = d;
         out->stacks_in_use += (uint64_t)braid__load_relaxed(&w->n_stacks_live);
     }
 }
@@ -622,6 +628,7 @@ int braid_rt_stats(braid_rt *rt, braid_stats *out)
         add_worker_stats(rt->workers[i], out);
     out->started += out->inlined;
     out->live = out->spawned - out->completed;
+    out->stack_bytes = braid__stack_mapped(&rt->stacks);
     return 0;
 }
 
@@ -633,6 +640,7 @@ int braid_rt_worker_stats(braid_rt *rt, unsigned worker, braid_stats *out)
     add_worker_stats(rt->workers[worker], out);
     out->started += out->inlined;
     out->live = out->spawned - out->completed;
+    out->stack_bytes = braid__stack_mapped(&rt->stacks);
     return 0;
 }
 

@@ -48,6 +48,7 @@ void braid__stack_source_init(braid__stack_source *src, size_t size)
     src->size = size;
     src->stride = braid__stack_round(page_size() + size + header_room());
     src->regions = NULL;
+    src->mapped = 0;
     src->dirty = NULL;
     src->ndirty = 0;
     src->free = NULL;
@@ -179,6 +180,7 @@ static braid__stack *refill(braid__stack_pool *p)
         if (r == NULL)
             return NULL;
         pthread_mutex_lock(&src->lock);
+        src->mapped += r->len;
         r->next = src->regions;
         src->regions = r;
         pthread_mutex_unlock(&src->lock);
@@ -229,6 +231,14 @@ void braid__stack_put(braid__stack_pool *p, braid__stack *s)
     src->dirty = b;
     src->ndirty += b->nbatch;
     pthread_mutex_unlock(&src->lock);
+}
+
+size_t braid__stack_mapped(braid__stack_source *src)
+{
+    pthread_mutex_lock(&src->lock);
+    size_t n = src->mapped;
+    pthread_mutex_unlock(&src->lock);
+    return n;
 }
 
 bool braid__stack_excess(braid__stack_source *src, size_t keep)

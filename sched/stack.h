@@ -52,6 +52,7 @@ typedef struct braid__stack_source {
     size_t size;            /* usable bytes of every stack */
     size_t stride;          /* bytes of one slice: guard + usable + header */
     struct region *regions; /* every region mapped, for teardown */
+    size_t mapped;          /* bytes mapped in all regions */
     braid__stack *dirty;    /* batches of returned stacks, pages still resident */
     size_t ndirty;          /* stacks in all those batches */
     braid__stack *free;     /* stacks whose pages were given back */
@@ -80,6 +81,8 @@ braid__stack *braid__stack_get(braid__stack_pool *p);
 void braid__stack_put(braid__stack_pool *p, braid__stack *s);
 /* Give back the pages of all but `keep` dirty stacks (idle time). */
 void braid__stack_trim(braid__stack_source *src, size_t keep);
+/* Bytes of address space mapped for stacks (all regions). */
+size_t braid__stack_mapped(braid__stack_source *src);
 /* More than keep resident spare stacks? */
 bool braid__stack_excess(braid__stack_source *src, size_t keep);
 

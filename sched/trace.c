@@ -83,6 +83,19 @@ int braid__trace_write(braid_rt *rt)
                         "\"name\":\"steal\",\"cat\":\"steal\",\"id\":%" PRIu64 "}",
                         e->b, ts, i, e->a, e->b, ts, flow, i, ts, e->b, e->a, i, ts, flow);
                 break;
+            case TEV_SPAWN:
+                fprintf(f,
+                        ",\n{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%u,\"ts\":%.3f,"
+                        "\"name\":\"spawn\",\"args\":{\"task\":\"0x%" PRIx64 "\"}}",
+                        i, ts, e->a);
+                break;
+            case TEV_IOWAIT:
+                fprintf(f,
+                        ",\n{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%u,\"ts\":%.3f,"
+                        "\"name\":\"io wait\",\"args\":{\"fd\":%" PRIu64 ",\"events\":\"%s\"}}",
+                        i, ts, e->a,
+                        e->b == 1 ? "read" : e->b == 4 ? "write" : "read+write");
+                break;
             case TEV_TIMERS:
                 fprintf(f,
                         ",\n{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":%u,\"ts\":%.3f,"

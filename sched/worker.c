@@ -374,11 +374,14 @@ static bool park(braid__worker *w)
     braid__store_relaxed(&w->park_until, 0);
     if (braid__load32_acquire(&w->park_word) == 0) { /* timed out, or I/O */
         unidle(w);
-        if (io_work)
+        if (io_work) {
             w->trim_at = 0;
+            stat_inc(&w->n_wakeups);
+        }
         return true;
     }
     w->trim_at = 0; /* woken for work: the idle period is over */
+    stat_inc(&w->n_wakeups);
     return false;
 }
 
@@ -388,14 +391,16 @@ static void push_entry(braid__worker *w, uintptr_t e)
 {
     /* Only an empty -> non-empty change needs a wake-up: a non-empty deque
      * is either being searched or was announced when it became non-empty. */
-    int was_empty = braid__deque_push(&w->dq, e);
-    if (__builtin_expect(was_empty < 0, 0)) {
+    int depth = braid__deque_push(&w->dq, e);
+    if (__builtin_expect(depth < 0, 0)) {
         /* Out of memory growing the deque: the injection queue takes it. */
         braid__inject(w->rt, e);
         return;
     }
-    if (was_empty)
+    if (depth == 1)
         braid__notify(w->rt);
+    else if (__builtin_expect((unsigned)depth > w->max_depth, 0))
+        braid__stat_max_depth(w, (unsigned)depth);
 }
 
 void braid__wake_ready(braid__worker *w, braid_task *t)
@@ -552,6 +557,9 @@ static uintptr_t steal_work(braid__worker *w, bool force)
         if (first != 0) {
             braid__trace(w, TEV_STEAL, (uint64_t)got, vi);
             braid__store_relaxed(&w->n_stolen, braid__load_relaxed(&w->n_stolen) + (uintptr_t)got);
+            /* Relaxed RMW on the victim's counter: a statistic; the steal
+             * already paid for the victim's lines. */
+            braid__fetch_add_relaxed(&rt->workers[vi]->n_stolen_out, (uintptr_t)got);
             return first;
         }
     }

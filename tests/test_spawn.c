@@ -515,12 +515,18 @@ Test(embedding, worker_hooks_run_once_per_worker_and_stats_add_up, .timeout = 10
         sum.completed += one.completed;
         sum.started += one.started;
         sum.stolen += one.stolen;
+        sum.stolen_out += one.stolen_out;
+        cr_assert_leq(one.max_deque, all.max_deque, "the runtime's max_deque is the largest");
     }
     cr_assert_eq(braid_rt_worker_stats(rt, 3, &one), -EINVAL);
     cr_assert_eq(sum.completed, all.completed);
     cr_assert_eq(sum.started, all.started);
     cr_assert_eq(sum.stolen, all.stolen);
+    cr_assert_eq(all.stolen_out, all.stolen, "every entry stolen in was stolen out of someone");
+    cr_assert_eq(sum.stolen_out, all.stolen_out);
     cr_assert_eq(all.spawned, all.completed, "tasks spawned = tasks ended");
+    cr_assert_geq(all.max_deque, 2, "fib(20) spawns two children per call: the deque got deep");
+    cr_assert_gt(all.stack_bytes, 0, "the root task ran on a mapped stack");
     cr_assert_eq(atomic_load(&stops), 0);
     rt_done(rt);
     cr_assert_eq(atomic_load(&stops), 3, "each worker's stop hook ran at shutdown");
@@ -582,4 +588,48 @@ Test(cancel, wakes_a_child_waiting_inline_on_its_stack, .timeout = 30)
         cr_assert_eq(braid_rt_block_on(rt, main_cancel_inline, NULL, NULL), 0);
         rt_done(rt);
     }
+}
+
+/* Stats: a deque filled without running reports its depth; parked workers
+ * woken for work count wake-ups. */
+static int64_t nothing(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+static int64_t fill_deque(void *arg)
+{
+    (void)arg;
+    braid_task *t[100];
+    for (int i = 0; i < 100; i++) /* nothing runs meanwhile: we hold the worker */
+        cr_assert_eq(braid_spawn(&t[i], nothing, NULL), 0);
+    for (int i = 0; i < 100; i++) {
+        cr_assert_eq(braid_await(t[i], NULL), 0);
+        braid_task_release(t[i]);
+    }
+    return 0;
+}
+
+Test(stats, max_deque_and_wakeups, .timeout = 10)
+{
+    braid_rt *rt = rt_make(1);
+    cr_assert_eq(braid_rt_block_on(rt, fill_deque, NULL, NULL), 0);
+    braid_stats s;
+    cr_assert_eq(braid_rt_stats(rt, &s), 0);
+    cr_assert_geq(s.max_deque, 99, "100 spawns without a run: depth %llu",
+                  (unsigned long long)s.max_deque);
+    cr_assert_eq(s.spawned, s.completed);
+    /* The worker parks between block_on calls; the next one wakes it. */
+    uint64_t before = s.wakeups;
+    for (int i = 0; i < 3; i++) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* let it park */
+        cr_assert_eq(braid_rt_block_on(rt, nothing, NULL, NULL), 0);
+    }
+    cr_assert_eq(braid_rt_stats(rt, &s), 0);
+    cr_assert_geq(s.wakeups, before + 3, "wakeups %llu -> %llu", (unsigned long long)before,
+                  (unsigned long long)s.wakeups);
+    cr_assert_geq(s.parks, 3);
+    rt_done(rt);
 }
