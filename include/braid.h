@@ -128,8 +128,28 @@ BRAID_API int braid_rt_block_on(braid_rt *rt, braid_fn fn, void *arg, int64_t *r
  * Errors: -EINVAL (rt NULL), -EPERM (called from one of rt's own workers),
  * or the error writing the trace file (the runtime is freed all the same).
  * Blocks until every task has ended; a task that ignores cancellation and
- * never returns makes this wait forever. */
+ * never returns makes this wait forever (braid_rt_shutdown bounds it). */
 BRAID_API int braid_rt_free(braid_rt *rt);
+
+/* Shut rt down within a deadline: refuse new spawns (-ESHUTDOWN), cancel
+ * every task (again every millisecond: a task may catch one cancellation)
+ * and wait until none is left or the deadline (absolute braid_now() ns)
+ * passes. Returns 0 when every task has ended (braid_rt_free then only
+ * joins the workers and frees), or -ETIMEDOUT; *running (if not NULL) gets
+ * how many tasks are still running, and with `report` nonzero each of them
+ * is listed on stderr with its function's name (when the symbol table has
+ * it) and state. rt stays valid: call this again, or braid_rt_free.
+ * Errors: -EINVAL, -EPERM (from one of rt's workers), -ECHILD (see fork). */
+BRAID_API int braid_rt_shutdown(braid_rt *rt, int64_t deadline, size_t *running, int report);
+
+/* fork(): a runtime belongs to the process that made it. In a child forked
+ * while runtimes exist (their worker threads are not copied), calls on
+ * them (braid_rt_spawn, _block_on, _shutdown, _free, braid_join) return
+ * -ECHILD and touch nothing; the child's copies are simply left behind. The
+ * child may make new runtimes of its own. Fork from a plain thread: a
+ * coroutine that forks leaves a child running on a copy of its stack with
+ * no runtime, and the child may only call async-signal-safe functions or
+ * exec (as after forking any multi-threaded process). */
 
 /* asyncio.run: braid_rt_new + braid_rt_block_on + braid_rt_free. Returns the
  * status of fn's task, or an error of any of the three. */
@@ -149,8 +169,16 @@ BRAID_API int braid_spawn(braid_task **out, braid_fn fn, void *arg);
 
 /* Same as braid_spawn on a given runtime, from any thread: a coroutine of
  * rt, a coroutine of another runtime, or a thread braid does not own.
- * Errors: -EINVAL (rt or fn NULL), -ESHUTDOWN, -ENOMEM. */
+ * Errors: -EINVAL (rt or fn NULL), -ESHUTDOWN, -ENOMEM, -ECHILD (see fork). */
 BRAID_API int braid_rt_spawn(braid_rt *rt, braid_task **out, braid_fn fn, void *arg);
+
+/* Wait for t to end from any thread: a thread braid does not own blocks
+ * (no spinning) until t ends or the deadline (absolute braid_now() ns;
+ * BRAID_FOREVER: none) passes; in a coroutine this is braid_await_until.
+ * Returns t's status like braid_await, or -ETIMEDOUT (t keeps running).
+ * The reference to t is not consumed. Errors: -EINVAL (t NULL), -EPERM (a
+ * worker thread outside any coroutine, e.g. in a start hook), -ECHILD. */
+BRAID_API int braid_join(braid_task *t, int64_t *result, int64_t deadline);
 
 /* Wait for t to end (await task). Returns t's status: 0, the negative errno
  * its body returned, or -ECANCELED if it was cancelled before it started.

@@ -38,6 +38,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "../include/braid.h"
@@ -247,6 +248,7 @@ struct braid_rt {
     int no_segv; /* opts.no_overflow_handler */
     char *trace_path;    /* where braid_rt_free writes the trace, or NULL */
     int64_t trace_t0;    /* clock at braid_rt_new: trace time zero */
+    int pid;             /* the process that made it (fork policy) */
     void (*on_start)(unsigned worker, void *arg);
     void (*on_stop)(unsigned worker, void *arg);
     void *hook_arg;
@@ -343,6 +345,8 @@ void braid__task_drop(braid__worker *w, braid_task *t, uintptr_t refs);
 void braid__task_complete(braid__worker *w, braid_task *t);
 bool braid__task_claim(braid_task *t, bool drop_queue_ref);
 bool braid__waiter_add(braid_task *t, braid__waiter *n);
+/* List rt's tasks that have not ended on f (braid_rt_shutdown's report). */
+void braid__report_live(braid_rt *rt, FILE *f);
 void braid__waiter_remove(braid_task *t, braid__waiter *n);
 bool braid__take_cancel(braid_task *self);
 /* A waiting call that consumed a cancellation but then succeeded anyway (a

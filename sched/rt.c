@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "futex.h"
 #include "internal.h"
@@ -104,6 +105,7 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
     rt->on_stop = o->on_worker_stop;
     rt->hook_arg = o->hook_arg;
     rt->seed = o->seed ? o->seed : 0x9E3779B97F4A7C15ULL;
+    rt->pid = (int)getpid();
     pthread_mutex_init(&rt->idle_lock, NULL);
     pthread_mutex_init(&rt->inj_lock, NULL);
     pthread_mutex_init(&rt->slab_lock, NULL);
@@ -187,6 +189,14 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
     return 0;
 }
 
+/* A runtime used from a child forked after it was made: its workers do not
+ * exist there. getpid is a system call, so only the thread-facing verbs
+ * check (a coroutine cannot run in such a child). */
+static bool foreign_process(const braid_rt *rt)
+{
+    return (int)getpid() != rt->pid;
+}
+
 static uintptr_t live_tasks(braid_rt *rt)
 {
     /* Relaxed: counters are monotonic snapshots; shutdown polls until the
@@ -199,6 +209,32 @@ static uintptr_t live_tasks(braid_rt *rt)
     return spawned - done;
 }
 
+int braid_rt_shutdown(braid_rt *rt, int64_t deadline, size_t *running, int report)
+{
+    if (rt == NULL)
+        return -EINVAL;
+    braid__worker *w = braid__worker_current();
+    if (w != NULL && w->rt == rt)
+        return -EPERM;
+    if (foreign_process(rt))
+        return -ECHILD;
+    /* Seq_cst: as in braid_rt_free. */
+    braid__store_seqcst(&rt->closing, 1);
+    uintptr_t left;
+    while ((left = live_tasks(rt)) != 0 && braid__clock_ns() < deadline) {
+        braid__cancel_all(rt);
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (running != NULL)
+        *running = (size_t)left;
+    if (left == 0)
+        return 0;
+    if (report)
+        braid__report_live(rt, stderr);
+    return -ETIMEDOUT;
+}
+
 int braid_rt_free(braid_rt *rt)
 {
     if (rt == NULL)
@@ -206,6 +242,8 @@ int braid_rt_free(braid_rt *rt)
     braid__worker *w = braid__worker_current();
     if (w != NULL && w->rt == rt)
         return -EPERM;
+    if (foreign_process(rt))
+        return -ECHILD;
     /* Seq_cst: spawns check closing; a spawn that missed it is counted in
      * the live total that step 2 waits for. */
     braid__store_seqcst(&rt->closing, 1);
@@ -286,6 +324,8 @@ int braid_rt_spawn(braid_rt *rt, braid_task **out, braid_fn fn, void *arg)
     braid__worker *w = braid__worker_current();
     if (w != NULL && w->rt == rt)
         return braid_spawn(out, fn, arg);
+    if (foreign_process(rt))
+        return -ECHILD;
     if (closing(rt))
         return -ESHUTDOWN;
     braid_task *t = task_new(rt, NULL, fn, arg, out != NULL);
@@ -502,6 +542,8 @@ int braid_rt_block_on(braid_rt *rt, braid_fn fn, void *arg, int64_t *result)
         return -EINVAL;
     if (braid__worker_current() != NULL)
         return -EPERM;
+    if (foreign_process(rt))
+        return -ECHILD;
     if (closing(rt))
         return -ESHUTDOWN;
     braid_task *t = task_new(rt, NULL, fn, arg, true);
@@ -523,6 +565,36 @@ int braid_rt_block_on(braid_rt *rt, braid_fn fn, void *arg, int64_t *result)
     int status = braid__status_of(t, result);
     braid_task_release(t);
     return status;
+}
+
+int braid_join(braid_task *t, int64_t *result, int64_t deadline)
+{
+    if (t == NULL)
+        return -EINVAL;
+    braid__worker *w = braid__worker_current();
+    if (w != NULL)
+        return w->cur != NULL ? braid_await_until(t, result, deadline) : -EPERM;
+    if (foreign_process(t->rt))
+        return -ECHILD;
+    braid__waiter n = {.task = NULL};
+    braid__store32_release(&n.futex, 0); /* release: not shared yet; cheap */
+    if (braid__waiter_add(t, &n)) {
+        /* Acquire: pairs with the completer's release store of the word. */
+        while (braid__load32_acquire(&n.futex) == 0) {
+            if (deadline != BRAID_FOREVER && braid__clock_ns() >= deadline) {
+                /* Unlink (under the task's WLOCK: a completer that already
+                 * took us off the list is done with the node once we hold
+                 * it). Then it may still have ended meanwhile. */
+                braid__waiter_remove(t, &n);
+                /* Acquire: pairs with the completion's release. */
+                if ((braid__load_acquire(&t->state) & ST_MASK) != ST_DONE)
+                    return -ETIMEDOUT;
+                break;
+            }
+            braid__futex_wait_until(&n.futex, 0, deadline);
+        }
+    }
+    return braid__status_of(t, result);
 }
 
 int braid_run(braid_fn fn, void *arg, const braid_rt_opts *o, int64_t *result)

@@ -11,7 +11,9 @@
  * it (or a new chunk). So a warm spawn path takes no lock and calls no
  * malloc, and threads that are not workers use the shared list.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -402,6 +404,44 @@ void braid__cancel_all(braid_rt *rt)
         }
     }
     pthread_mutex_unlock(&rt->slab_lock);
+}
+
+void braid__report_live(braid_rt *rt, FILE *f)
+{
+    static const char *names[] = {"free", "idle (not started)", "running",
+                                  "suspended (waiting)", "ready", "done"};
+    size_t n = 0;
+    pthread_mutex_lock(&rt->slab_lock);
+    for (chunk *c = rt->chunks; c != NULL; c = c->next) {
+        for (size_t i = 0; i < CHUNK_TASKS; i++) {
+            braid_task *t = &c->tasks[i];
+            /* Relaxed: a report; states may move while we print. */
+            uintptr_t s = braid__load_relaxed(&t->state) & ST_MASK;
+            if (s == ST_FREE || s == ST_DONE)
+                continue;
+            /* The function: its name if the dynamic symbol table has it,
+             * and always object+offset, for addr2line. */
+            Dl_info di;
+            const char *name = "?", *obj = "?";
+            uintptr_t off = (uintptr_t)t->fn;
+            if (dladdr((void *)(uintptr_t)t->fn, &di) != 0) {
+                if (di.dli_sname != NULL)
+                    name = di.dli_sname;
+                if (di.dli_fname != NULL) {
+                    obj = strrchr(di.dli_fname, '/') ? strrchr(di.dli_fname, '/') + 1 : di.dli_fname;
+                    off -= (uintptr_t)di.dli_fbase;
+                }
+            }
+            fprintf(f,
+                    "braid: still running at the shutdown deadline: task %p, function %s at %p "
+                    "(%s+0x%" PRIxPTR "), %s\n",
+                    (void *)t, name, (void *)(uintptr_t)t->fn, obj, off,
+                    s < sizeof names / sizeof *names ? names[s] : "?");
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&rt->slab_lock);
+    fprintf(f, "braid: %zu task%s still running\n", n, n == 1 ? "" : "s");
 }
 
 void braid__slab_destroy(braid_rt *rt)
