@@ -518,6 +518,25 @@ BRAID_API ssize_t braid_file_read(int fd, void *buf, size_t n, int64_t off);
 BRAID_API ssize_t braid_file_write(int fd, const void *buf, size_t n, int64_t off);
 BRAID_API int braid_file_close(int fd);
 
+/* ---- memory ------------------------------------------------------------------ */
+
+/* The host's allocator for braid's own heap memory (task slabs, queues,
+ * timer heaps, sync objects, pool jobs, trace buffers). Coroutine stacks
+ * are mapped with mmap, not allocated; the process-wide fd table uses
+ * libc. realloc and free get only pointers their allocator returned. */
+typedef struct braid_allocator {
+    void *(*malloc)(size_t size, void *ctx);
+    void *(*realloc)(void *p, size_t size, void *ctx);
+    void (*free)(void *p, void *ctx);
+    void *ctx;
+} braid_allocator;
+
+/* Use a (copied) from now on; NULL goes back to libc's malloc. Switch only
+ * while braid holds no memory: no runtime and no braid object alive.
+ * Errors: -EINVAL (a function missing), -EBUSY (memory from the current
+ * allocator is still held). Not thread-safe against other braid calls. */
+BRAID_API int braid_set_allocator(const braid_allocator *a);
+
 /* ---- random ---------------------------------------------------------------- */
 
 /* 64 random bits from the calling worker's generator (seeded from

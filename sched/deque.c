@@ -1,4 +1,5 @@
 /* deque.c - Chase-Lev work-stealing deque; the protocol is in deque.h. */
+#include "alloc.h"
 #include "deque.h"
 
 #include <errno.h>
@@ -6,7 +7,7 @@
 
 static braid__ring *ring_new(size_t cap, braid__ring *prev)
 {
-    braid__ring *r = malloc(sizeof(*r) + cap * sizeof(braid__aword));
+    braid__ring *r = braid__malloc(sizeof(*r) + cap * sizeof(braid__aword));
     if (r == NULL)
         return NULL;
     r->mask = cap - 1;
@@ -48,7 +49,7 @@ void braid__deque_destroy(braid__deque *d)
     braid__ring *r = (braid__ring *)braid__load_relaxed(&d->ring);
     while (r != NULL) {
         braid__ring *prev = r->prev;
-        free(r);
+        braid__free(r);
         r = prev;
     }
     braid__store_relaxed(&d->ring, 0);

@@ -26,7 +26,7 @@ int braid_group_new(braid_group **out)
 {
     if (out == NULL)
         return -EINVAL;
-    braid_group *g = calloc(1, sizeof *g);
+    braid_group *g = braid__calloc(1, sizeof *g);
     if (g == NULL)
         return -ENOMEM;
     pthread_mutex_init(&g->m, NULL);
@@ -43,8 +43,8 @@ int braid_group_spawn(braid_group *g, braid_task **out, braid_fn fn, void *arg)
     pthread_mutex_lock(&g->m);
     if (g->n == g->cap) {
         size_t cap = g->cap ? 2 * g->cap : 16;
-        braid_task **t = realloc(g->tasks, cap * sizeof *t);
-        int *s = t ? realloc(g->status, cap * sizeof *s) : NULL;
+        braid_task **t = braid__realloc(g->tasks, cap * sizeof *t);
+        int *s = t ? braid__realloc(g->status, cap * sizeof *s) : NULL;
         if (t != NULL)
             g->tasks = t;
         if (s == NULL) {
@@ -93,12 +93,12 @@ int braid_group_wait(braid_group *g)
         pthread_mutex_lock(&g->m);
         size_t n = g->n;
         size_t k = 0;
-        braid_task **batch = malloc((n - done + 1) * sizeof *batch);
-        size_t *idx = malloc((n - done + 1) * sizeof *idx);
+        braid_task **batch = braid__malloc((n - done + 1) * sizeof *batch);
+        size_t *idx = braid__malloc((n - done + 1) * sizeof *idx);
         if (batch == NULL || idx == NULL) {
             pthread_mutex_unlock(&g->m);
-            free(batch);
-            free(idx);
+            braid__free(batch);
+            braid__free(idx);
             return -ENOMEM;
         }
         for (size_t i = 0; i < n; i++)
@@ -108,8 +108,8 @@ int braid_group_wait(braid_group *g)
             }
         pthread_mutex_unlock(&g->m);
         if (k == 0) {
-            free(batch);
-            free(idx);
+            braid__free(batch);
+            braid__free(idx);
             break;
         }
         braid_waitset *ws;
@@ -138,8 +138,8 @@ int braid_group_wait(braid_group *g)
                 cancel_rest(g); /* the first failure cancels the siblings */
         }
         braid_waitset_free(ws);
-        free(batch);
-        free(idx);
+        braid__free(batch);
+        braid__free(idx);
         if (err != 0)
             return err;
     }
@@ -179,8 +179,8 @@ void braid_group_free(braid_group *g)
             braid_cancel(g->tasks[i]);
         braid_task_release(g->tasks[i]);
     }
-    free(g->tasks);
-    free(g->status);
+    braid__free(g->tasks);
+    braid__free(g->status);
     pthread_mutex_destroy(&g->m);
-    free(g);
+    braid__free(g);
 }

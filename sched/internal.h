@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "../include/braid.h"
+#include "alloc.h"
 #include "atomics.h"
 #include "ctx.h"
 #include "deque.h"

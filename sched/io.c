@@ -55,6 +55,7 @@ static fdslot *slot_of(int fd, bool create)
     if (c == NULL) {
         if (!create)
             return NULL;
+        /* libc, not braid__calloc: the table lives as long as the process. */
         fdslot *n = calloc(CHUNK_SLOTS, sizeof *n);
         if (n == NULL)
             return NULL;
@@ -256,6 +257,8 @@ static unsigned deliver(braid__worker *w, fdslot *s, uint32_t ev)
 
 int braid__reactor_init(braid__reactor *r)
 {
+    if (braid__fault(BRAID__FAULT_FD))
+        return -EMFILE;
     r->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (r->epfd < 0)
         return -errno;

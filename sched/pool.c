@@ -57,20 +57,20 @@ struct braid__pool {
 
 int braid__pool_new(braid__pool **out, unsigned max, unsigned queue, int64_t idle_ns)
 {
-    braid__pool *p = calloc(1, sizeof *p);
+    braid__pool *p = braid__calloc(1, sizeof *p);
     if (p == NULL)
         return -ENOMEM;
     p->max = max ? max : 64;
     p->idle_ns = idle_ns > 0 ? idle_ns : 10 * BRAID_SEC;
-    p->threads = calloc(p->max, sizeof *p->threads);
-    p->zombies = calloc(p->max, sizeof *p->zombies);
+    p->threads = braid__calloc(p->max, sizeof *p->threads);
+    p->zombies = braid__calloc(p->max, sizeof *p->zombies);
     int err = braid_sem_new(&p->room, queue ? (long)queue : 1024, 0);
     if (p->threads == NULL || p->zombies == NULL || err != 0) {
         if (err == 0)
             braid_sem_free(p->room);
-        free(p->threads);
-        free(p->zombies);
-        free(p);
+        braid__free(p->threads);
+        braid__free(p->zombies);
+        braid__free(p);
         return -ENOMEM;
     }
     pthread_mutex_init(&p->lock, NULL);
@@ -108,9 +108,9 @@ void braid__pool_free(braid__pool *p)
     pthread_cond_destroy(&p->gone);
     pthread_mutex_destroy(&p->lock);
     braid_sem_free(p->room);
-    free(p->threads);
-    free(p->zombies);
-    free(p);
+    braid__free(p->threads);
+    braid__free(p->zombies);
+    braid__free(p);
 }
 
 static void finish(braid__pool *p, job *j)
@@ -122,7 +122,7 @@ static void finish(braid__pool *p, job *j)
         braid__spin_unlock(&j->lock);
         if (j->cleanup != NULL)
             j->cleanup(j->arg);
-        free(j);
+        braid__free(j);
         return;
     }
     braid__wake(braid__worker_current(), t); /* NULL worker: injected */
@@ -199,7 +199,8 @@ static int enqueue(braid__pool *p, job *j)
         pthread_attr_t a;
         pthread_attr_init(&a);
         pthread_attr_setstacksize(&a, 256 * 1024);
-        int err = pthread_create(&th, &a, pool_thread, p);
+        int err = braid__fault(BRAID__FAULT_THREAD) ? EAGAIN
+                                                    : pthread_create(&th, &a, pool_thread, p);
         pthread_attr_destroy(&a);
         if (err == 0) {
             p->threads[p->nthreads++] = th;
@@ -232,7 +233,7 @@ int braid__pool_run(braid_fn fn, void *arg, void (*cleanup)(void *), int64_t dea
     braid_task *self = w->cur;
     if (interruptible && braid__take_cancel(self))
         return -ECANCELED;
-    job *j = malloc(sizeof *j);
+    job *j = braid__malloc(sizeof *j);
     if (j == NULL)
         return -ENOMEM;
     j->fn = fn;
@@ -245,14 +246,14 @@ int braid__pool_run(braid_fn fn, void *arg, void (*cleanup)(void *), int64_t dea
     /* Room in the queue: waiting for it can be cancelled or time out. */
     while ((err = braid_sem_acquire_until(p->room, interruptible ? deadline : BRAID_FOREVER)) != 0) {
         if (interruptible || err != -ECANCELED) {
-            free(j);
+            braid__free(j);
             return err;
         }
         braid__rearm_cancel(self); /* uninterruptible: keep it for later */
     }
     if ((err = enqueue(p, j)) != 0) {
         braid_sem_release(p->room);
-        free(j);
+        braid__free(j);
         return err;
     }
     bool cancelled = false;
@@ -287,7 +288,7 @@ int braid__pool_run(braid_fn fn, void *arg, void (*cleanup)(void *), int64_t dea
     braid__spin_lock(&j->lock);
     braid__spin_unlock(&j->lock);
     *ret = j->ret;
-    free(j);
+    braid__free(j);
     return 0;
 }
 
@@ -400,9 +401,9 @@ static void lookup_free(void *arg)
     lookup *l = arg;
     if (l->res != NULL)
         freeaddrinfo(l->res);
-    free(l->host);
-    free(l->port);
-    free(l);
+    braid__free(l->host);
+    braid__free(l->port);
+    braid__free(l);
 }
 
 static int64_t run_lookup(void *arg)
@@ -434,11 +435,11 @@ static int64_t run_lookup(void *arg)
 static int resolve(const char *host, const char *port, bool passive, int64_t deadline,
                    lookup **out)
 {
-    lookup *l = calloc(1, sizeof *l);
+    lookup *l = braid__calloc(1, sizeof *l);
     if (l == NULL)
         return -ENOMEM;
-    l->host = host != NULL && host[0] != '\0' ? strdup(host) : NULL;
-    l->port = strdup(port);
+    l->host = host != NULL && host[0] != '\0' ? braid__strdup(host) : NULL;
+    l->port = braid__strdup(port);
     if ((host != NULL && host[0] != '\0' && l->host == NULL) || l->port == NULL) {
         lookup_free(l);
         return -ENOMEM;

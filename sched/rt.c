@@ -52,28 +52,28 @@ static void rt_destroy(braid_rt *rt)
             if (w == NULL)
                 continue;
             if (w->trace != NULL) {
-                free(w->trace->ev);
-                free(w->trace);
+                braid__free(w->trace->ev);
+                braid__free(w->trace);
             }
             braid__deque_destroy(&w->dq);
             braid__reactor_destroy(&w->io);
             if (w->timers_ready)
                 braid__timer_heap_destroy(&w->timers);
-            free(w);
+            braid__aligned_free(w);
         }
-        free(rt->workers);
+        braid__free(rt->workers);
     }
     braid__pool_free(rt->pool); /* after the workers: its last jobs have no waiter */
-    free(rt->trace_path);
+    braid__free(rt->trace_path);
     braid__slab_destroy(rt);
     if (rt->stacks_ready)
         braid__stack_source_destroy(&rt->stacks);
-    free(rt->inj_ring);
-    free(rt->idle_ids);
+    braid__free(rt->inj_ring);
+    braid__free(rt->idle_ids);
     pthread_mutex_destroy(&rt->idle_lock);
     pthread_mutex_destroy(&rt->inj_lock);
     pthread_mutex_destroy(&rt->slab_lock);
-    free(rt);
+    braid__free(rt);
 }
 
 int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
@@ -94,7 +94,7 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
         return -EINVAL;
     ss = braid__stack_round(ss);
 
-    braid_rt *rt = calloc(1, sizeof *rt);
+    braid_rt *rt = braid__calloc(1, sizeof *rt);
     if (rt == NULL)
         return -ENOMEM;
     rt->nworkers = nw;
@@ -116,16 +116,16 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
         rt_destroy(rt);
         return perr;
     }
-    rt->idle_ids = calloc(nw, sizeof *rt->idle_ids);
+    rt->idle_ids = braid__calloc(nw, sizeof *rt->idle_ids);
     rt->inj_cap = 64;
-    rt->inj_ring = malloc(rt->inj_cap * sizeof *rt->inj_ring);
-    rt->workers = calloc(nw, sizeof *rt->workers);
+    rt->inj_ring = braid__malloc(rt->inj_cap * sizeof *rt->inj_ring);
+    rt->workers = braid__calloc(nw, sizeof *rt->workers);
     if (rt->idle_ids == NULL || rt->inj_ring == NULL || rt->workers == NULL) {
         rt_destroy(rt);
         return -ENOMEM;
     }
     for (unsigned i = 0; i < nw; i++) {
-        braid__worker *w = aligned_alloc(BRAID__CACHELINE, sizeof *w);
+        braid__worker *w = braid__aligned_alloc(BRAID__CACHELINE, sizeof *w);
         if (w == NULL) {
             rt_destroy(rt);
             return -ENOMEM;
@@ -160,16 +160,16 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
     }
     const char *tp = o->trace_path != NULL ? o->trace_path : getenv("BRAID_TRACE");
     if (tp != NULL && tp[0] != '\0') {
-        rt->trace_path = strdup(tp);
+        rt->trace_path = braid__strdup(tp);
         rt->trace_t0 = braid_now();
         if (rt->trace_path == NULL) {
             rt_destroy(rt);
             return -ENOMEM;
         }
         for (unsigned i = 0; i < nw; i++) {
-            braid__tracebuf *t = calloc(1, sizeof *t);
-            if (t != NULL && (t->ev = malloc(BRAID__TRACE_EVENTS * sizeof *t->ev)) == NULL) {
-                free(t);
+            braid__tracebuf *t = braid__calloc(1, sizeof *t);
+            if (t != NULL && (t->ev = braid__malloc(BRAID__TRACE_EVENTS * sizeof *t->ev)) == NULL) {
+                braid__free(t);
                 t = NULL;
             }
             if (t == NULL) {

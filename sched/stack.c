@@ -1,4 +1,5 @@
 /* stack.c - coroutine stacks carved from guarded regions (see stack.h). */
+#include "alloc.h"
 #include "stack.h"
 
 #include <errno.h>
@@ -79,15 +80,19 @@ static braid__stack *slice(braid__stack_source *src, char *base)
 static struct region *carve(braid__stack_source *src)
 {
     size_t pg = page_size();
-    struct region *r = malloc(sizeof *r);
+    struct region *r = braid__malloc(sizeof *r);
     if (r == NULL)
         return NULL;
     r->nstacks = REGION_STACKS;
     r->len = src->stride * r->nstacks;
+    if (braid__fault(BRAID__FAULT_MMAP)) {
+        braid__free(r);
+        return NULL;
+    }
     r->map = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                   -1, 0);
     if (r->map == MAP_FAILED) {
-        free(r);
+        braid__free(r);
         return NULL;
     }
     /* Relaxed: carvers run concurrently, outside the lock, and all reach
@@ -107,7 +112,7 @@ static struct region *carve(braid__stack_source *src)
             ok = mprotect(base, pg, PROT_NONE);
         if (ok != 0) { /* could not guard: give up on this region */
             munmap(r->map, r->len);
-            free(r);
+            braid__free(r);
             return NULL;
         }
     }
@@ -133,7 +138,7 @@ void braid__stack_source_destroy(braid__stack_source *src)
         }
 #endif
         munmap(r->map, r->len);
-        free(r);
+        braid__free(r);
         r = next;
     }
     src->regions = NULL;

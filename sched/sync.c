@@ -162,7 +162,7 @@ int braid_event_new(braid_event **out)
 {
     if (out == NULL)
         return -EINVAL;
-    braid_event *e = calloc(1, sizeof *e);
+    braid_event *e = braid__calloc(1, sizeof *e);
     if (e == NULL)
         return -ENOMEM;
     braid__spin_init(&e->m);
@@ -174,7 +174,7 @@ void braid_event_free(braid_event *e)
 {
     if (e == NULL)
         return;
-    free(e);
+    braid__free(e);
 }
 
 int braid_event_set(braid_event *e)
@@ -240,7 +240,7 @@ int braid_mutex_new(braid_mutex **out)
 {
     if (out == NULL)
         return -EINVAL;
-    braid_mutex *x = calloc(1, sizeof *x);
+    braid_mutex *x = braid__calloc(1, sizeof *x);
     if (x == NULL)
         return -ENOMEM;
     braid__spin_init(&x->m);
@@ -252,7 +252,7 @@ void braid_mutex_free(braid_mutex *x)
 {
     if (x == NULL)
         return;
-    free(x);
+    braid__free(x);
 }
 
 int braid_mutex_lock_until(braid_mutex *x, int64_t deadline)
@@ -330,7 +330,7 @@ int braid_sem_new(braid_sem **out, long initial, long max)
 {
     if (out == NULL || initial < 0 || max < 0 || (max != 0 && initial > max))
         return -EINVAL;
-    braid_sem *s = calloc(1, sizeof *s);
+    braid_sem *s = braid__calloc(1, sizeof *s);
     if (s == NULL)
         return -ENOMEM;
     braid__spin_init(&s->m);
@@ -344,7 +344,7 @@ void braid_sem_free(braid_sem *s)
 {
     if (s == NULL)
         return;
-    free(s);
+    braid__free(s);
 }
 
 int braid_sem_acquire_until(braid_sem *s, int64_t deadline)
@@ -407,7 +407,7 @@ int braid_cond_new(braid_cond **out)
 {
     if (out == NULL)
         return -EINVAL;
-    braid_cond *c = calloc(1, sizeof *c);
+    braid_cond *c = braid__calloc(1, sizeof *c);
     if (c == NULL)
         return -ENOMEM;
     braid__spin_init(&c->m);
@@ -419,7 +419,7 @@ void braid_cond_free(braid_cond *c)
 {
     if (c == NULL)
         return;
-    free(c);
+    braid__free(c);
 }
 
 int braid_cond_wait_until(braid_cond *c, braid_mutex *x, int64_t deadline)
@@ -517,7 +517,7 @@ int braid_barrier_new(braid_barrier **out, unsigned parties)
 {
     if (out == NULL || parties == 0)
         return -EINVAL;
-    braid_barrier *b = calloc(1, sizeof *b);
+    braid_barrier *b = braid__calloc(1, sizeof *b);
     if (b == NULL)
         return -ENOMEM;
     braid__spin_init(&b->m);
@@ -530,7 +530,7 @@ void braid_barrier_free(braid_barrier *b)
 {
     if (b == NULL)
         return;
-    free(b);
+    braid__free(b);
 }
 
 int braid_barrier_wait(braid_barrier *b)
@@ -569,12 +569,12 @@ int braid_chan_new(braid_chan **out, size_t capacity)
 {
     if (out == NULL || capacity == 0 || capacity > ((size_t)1 << 40))
         return -EINVAL;
-    braid_chan *c = calloc(1, sizeof *c);
+    braid_chan *c = braid__calloc(1, sizeof *c);
     if (c == NULL)
         return -ENOMEM;
-    c->ring = malloc(capacity * sizeof *c->ring);
+    c->ring = braid__malloc(capacity * sizeof *c->ring);
     if (c->ring == NULL) {
-        free(c);
+        braid__free(c);
         return -ENOMEM;
     }
     braid__spin_init(&c->m);
@@ -587,8 +587,8 @@ void braid_chan_free(braid_chan *c)
 {
     if (c == NULL)
         return;
-    free(c->ring);
-    free(c);
+    braid__free(c->ring);
+    braid__free(c);
 }
 
 int braid_chan_close(braid_chan *c)
@@ -743,7 +743,7 @@ int braid_future_new(braid_future **out)
 {
     if (out == NULL)
         return -EINVAL;
-    braid_future *f = calloc(1, sizeof *f);
+    braid_future *f = braid__calloc(1, sizeof *f);
     if (f == NULL)
         return -ENOMEM;
     braid__spin_init(&f->m);
@@ -758,10 +758,10 @@ void braid_future_free(braid_future *f)
     fcb *cb = f->callbacks;
     while (cb != NULL) {
         fcb *next = cb->next;
-        free(cb);
+        braid__free(cb);
         cb = next;
     }
-    free(f);
+    braid__free(f);
 }
 
 static int future_complete(braid_future *f, int state, int64_t value, int err)
@@ -789,7 +789,7 @@ static int future_complete(braid_future *f, int state, int64_t value, int err)
     while (rev != NULL) {
         fcb *next = rev->next;
         rev->fn(f, rev->arg);
-        free(rev);
+        braid__free(rev);
         rev = next;
     }
     return 0;
@@ -847,7 +847,7 @@ int braid_future_on_done(braid_future *f, void (*fn)(braid_future *f, void *arg)
 {
     if (f == NULL || fn == NULL)
         return -EINVAL;
-    fcb *cb = malloc(sizeof *cb);
+    fcb *cb = braid__malloc(sizeof *cb);
     if (cb == NULL)
         return -ENOMEM;
     cb->fn = fn;
@@ -860,7 +860,7 @@ int braid_future_on_done(braid_future *f, void (*fn)(braid_future *f, void *arg)
         return 0;
     }
     braid__spin_unlock(&f->m);
-    free(cb);
+    braid__free(cb);
     fn(f, arg); /* already done: call at once, on this thread */
     return 0;
 }

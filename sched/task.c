@@ -34,7 +34,7 @@ typedef struct chunk {
 /* With slab_lock held: a fresh chunk, its tasks strung on a list. */
 static braid_task *chunk_new(braid_rt *rt, braid_task **tail, size_t *n)
 {
-    chunk *c = aligned_alloc(BRAID__CACHELINE, sizeof(chunk));
+    chunk *c = braid__aligned_alloc(BRAID__CACHELINE, sizeof(chunk));
     if (c == NULL)
         return NULL;
     memset(c, 0, sizeof(*c)); /* state 0 is ST_FREE */
@@ -156,7 +156,7 @@ void braid__task_free(braid_rt *rt, braid__worker *w, braid_task *t)
         report_unretrieved(t);
     braid__store_relaxed(&t->state, ST_FREE);
     if (t->msg != NULL) {
-        free(t->msg);
+        braid__free(t->msg);
         t->msg = NULL;
     }
     if (w != NULL && w->rt == rt) {
@@ -449,7 +449,7 @@ void braid__slab_destroy(braid_rt *rt)
     chunk *c = rt->chunks;
     while (c != NULL) {
         chunk *next = c->next;
-        free(c);
+        braid__aligned_free(c);
         c = next;
     }
     rt->chunks = NULL;
@@ -471,7 +471,7 @@ int braid_fail(int err, const char *fmt, ...)
     if (vasprintf(&msg, fmt, ap) < 0)
         msg = NULL; /* out of memory: the status alone still reports it */
     va_end(ap);
-    free(self->msg);
+    braid__free(self->msg);
     self->msg = msg;
     return err;
 }

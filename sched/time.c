@@ -108,7 +108,7 @@ typedef struct callback {
 static int64_t run_callback(void *arg)
 {
     callback c = *(callback *)arg;
-    free(arg);
+    braid__free(arg);
     if (c.deadline != INT64_MIN) {
         int err = braid_sleep_until(c.deadline);
         if (err != 0)
@@ -125,7 +125,7 @@ static int schedule(braid_rt *rt, braid_task **out, void (*fn)(void *), void *ar
     if (rt == NULL || fn == NULL)
         return -EINVAL;
     /* One small allocation per callback: this is not a hot path. */
-    callback *c = malloc(sizeof *c);
+    callback *c = braid__malloc(sizeof *c);
     if (c == NULL)
         return -ENOMEM;
     c->fn = fn;
@@ -133,7 +133,7 @@ static int schedule(braid_rt *rt, braid_task **out, void (*fn)(void *), void *ar
     c->deadline = deadline;
     int err = braid_rt_spawn(rt, out, run_callback, c);
     if (err != 0)
-        free(c);
+        braid__free(c);
     return err;
 }
 

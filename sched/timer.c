@@ -4,6 +4,7 @@
  * allocate).
  *
  * Invariant: the top entry is never stale, so `next` is exact. */
+#include "alloc.h"
 #include "timer.h"
 
 #include <errno.h>
@@ -78,7 +79,7 @@ static int slot_alloc(braid__timer_heap *h, braid__timer *t, uint32_t *out)
         uint32_t n = h->nslots ? 2 * h->nslots : 64;
         if (n <= h->nslots || n == NO_SLOT)
             return -ENOMEM;
-        uintptr_t *s = realloc(h->slots, (size_t)n * sizeof *s);
+        uintptr_t *s = braid__realloc(h->slots, (size_t)n * sizeof *s);
         if (s == NULL)
             return -ENOMEM;
         h->slots = s;
@@ -141,12 +142,12 @@ static int grow(braid__timer_heap *h)
 {
     size_t cap = h->cap ? 2 * h->cap : 64;
     /* (cap + 4) entries of 16 bytes: a multiple of 64 for aligned_alloc. */
-    braid__timer_entry *m = aligned_alloc(64, (cap + 4) * sizeof *m);
+    braid__timer_entry *m = braid__aligned_alloc(64, (cap + 4) * sizeof *m);
     if (m == NULL)
         return -ENOMEM;
     if (h->mem != NULL)
         memcpy(m + OFF, h->mem + OFF, h->n * sizeof *m);
-    free(h->mem);
+    braid__aligned_free(h->mem);
     h->mem = m;
     h->cap = cap;
     return 0;
@@ -168,8 +169,8 @@ void braid__timer_heap_init(braid__timer_heap *h)
 
 void braid__timer_heap_destroy(braid__timer_heap *h)
 {
-    free(h->mem);
-    free(h->slots);
+    braid__aligned_free(h->mem);
+    braid__free(h->slots);
     h->mem = NULL;
     h->slots = NULL;
     h->n = h->cap = h->nstale = 0;

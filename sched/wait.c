@@ -65,13 +65,13 @@ int braid_waitset_new(braid_waitset **out, braid_task *const *tasks, size_t n)
     braid__worker *w = braid__worker_current();
     if (w == NULL || w->cur == NULL)
         return -EPERM;
-    braid_waitset *ws = calloc(1, sizeof *ws);
-    braid__waiter *nodes = calloc(n ? n : 1, sizeof *nodes);
-    braid_task **targets = malloc((n ? n : 1) * sizeof *targets);
+    braid_waitset *ws = braid__calloc(1, sizeof *ws);
+    braid__waiter *nodes = braid__calloc(n ? n : 1, sizeof *nodes);
+    braid_task **targets = braid__malloc((n ? n : 1) * sizeof *targets);
     if (ws == NULL || nodes == NULL || targets == NULL) {
-        free(ws);
-        free(nodes);
-        free(targets);
+        braid__free(ws);
+        braid__free(nodes);
+        braid__free(targets);
         return -ENOMEM;
     }
     if (n != 0)
@@ -101,9 +101,9 @@ void braid_waitset_free(braid_waitset *ws)
      * waits out a completer that may still be inside ws_hook. */
     for (size_t i = 0; i < ws->n; i++)
         braid__waiter_remove(ws->targets[i], &ws->nodes[i]);
-    free(ws->nodes);
-    free(ws->targets);
-    free(ws);
+    braid__free(ws->nodes);
+    braid__free(ws->targets);
+    braid__free(ws);
 }
 
 /* Move what completers pushed onto the ready list, oldest first. */

@@ -448,14 +448,14 @@ int braid__inject(braid_rt *rt, uintptr_t e)
     pthread_mutex_lock(&rt->inj_lock);
     if (rt->inj_count == rt->inj_cap) {
         size_t ncap = rt->inj_cap * 2;
-        uintptr_t *r = malloc(ncap * sizeof(*r));
+        uintptr_t *r = braid__malloc(ncap * sizeof(*r));
         if (r == NULL) {
             pthread_mutex_unlock(&rt->inj_lock);
             return -ENOMEM;
         }
         for (size_t i = 0; i < rt->inj_count; i++)
             r[i] = rt->inj_ring[(rt->inj_head + i) % rt->inj_cap];
-        free(rt->inj_ring);
+        braid__free(rt->inj_ring);
         rt->inj_ring = r;
         rt->inj_cap = ncap;
         rt->inj_head = 0;
@@ -973,7 +973,8 @@ int braid__worker_start_all(braid_rt *rt)
                            -1, 0);
             w->altstack = a == MAP_FAILED ? NULL : a;
         }
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        if (braid__fault(BRAID__FAULT_THREAD) ||
+            pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             braid__worker_stop_all(rt);
             return -EAGAIN;
         }

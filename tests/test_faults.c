@@ -1,0 +1,241 @@
+/* test_faults.c - fault injection and the host allocator.
+ *
+ * A scenario that touches most of the library (runtime start, spawn and
+ * await, sleeps, an event, a channel, a group, a blocking-pool job, a
+ * socketpair read) runs again and again, with the n-th allocation (then
+ * the n-th stack mapping, thread creation, epoll/eventfd creation) made to
+ * fail, for n = 1, 2, ... until the scenario makes fewer than n such
+ * calls. Every run must end with a clean error or success: no crash, no
+ * hang (the test's timeout), no leak (ASan builds check after each run),
+ * every task accounted for (spawned == completed).
+ *
+ * Then braid_set_allocator: a counting host allocator sees every block
+ * braid takes, and gets all of them back.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <braid.h>
+
+#include "alloc.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#endif
+#if defined(TEST_ASAN)
+#include <sanitizer/lsan_interface.h>
+#endif
+
+static int64_t leaf(void *arg)
+{
+    int64_t x = (int64_t)(intptr_t)arg;
+    if (x % 3 == 0) {
+        int err = braid_sleep(BRAID_MSEC / 10);
+        if (err != 0)
+            return err;
+    } else if (braid_yield() != 0) {
+        return -ECANCELED;
+    }
+    return x;
+}
+
+static int64_t blocking_job(void *arg)
+{
+    return (int64_t)(intptr_t)arg + 1;
+}
+
+static int64_t producer(void *arg)
+{
+    braid_chan *c = arg;
+    for (intptr_t i = 0; i < 20; i++) {
+        int err = braid_chan_send(c, i);
+        if (err != 0)
+            return err;
+    }
+    braid_chan_close(c);
+    return 0;
+}
+
+/* Returns 0 or the first error; never crashes, whatever failed. */
+static int64_t scenario(void *arg)
+{
+    (void)arg;
+    int first = 0;
+#define NOTE(e)                                                                                    \
+    do {                                                                                           \
+        int e_ = (e);                                                                              \
+        if (e_ != 0 && first == 0)                                                                 \
+            first = e_;                                                                            \
+    } while (0)
+    braid_task *t[24];
+    int n = 0;
+    for (int i = 0; i < 24; i++) {
+        int err = braid_spawn(&t[n], leaf, (void *)(intptr_t)i);
+        NOTE(err);
+        if (err == 0)
+            n++;
+    }
+    for (int i = 0; i < n; i++) {
+        int64_t v;
+        NOTE(braid_await(t[i], &v));
+        braid_task_release(t[i]);
+    }
+    braid_event *e;
+    if (braid_event_new(&e) == 0) {
+        braid_event_set(e);
+        NOTE(braid_event_wait(e));
+        braid_event_free(e);
+    } else {
+        NOTE(-ENOMEM);
+    }
+    braid_chan *c;
+    if (braid_chan_new(&c, 2) == 0) {
+        braid_task *p;
+        int err = braid_spawn(&p, producer, c);
+        NOTE(err);
+        if (err == 0) {
+            intptr_t v;
+            while (braid_chan_recv(c, &v) == 0)
+                ;
+            NOTE(braid_await(p, NULL));
+            braid_task_release(p);
+        }
+        braid_chan_free(c);
+    } else {
+        NOTE(-ENOMEM);
+    }
+    braid_group *g;
+    if (braid_group_new(&g) == 0) {
+        for (int i = 0; i < 4; i++)
+            NOTE(braid_group_spawn(g, NULL, leaf, (void *)(intptr_t)i));
+        NOTE(braid_group_wait(g));
+        braid_group_free(g);
+    } else {
+        NOTE(-ENOMEM);
+    }
+    int64_t r;
+    NOTE(braid_blocking(blocking_job, (void *)(intptr_t)41, &r));
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) == 0) {
+        char b[4];
+        ssize_t k = braid_read(sp[0], b, sizeof b, braid_now() + BRAID_MSEC); /* waits, times out */
+        if (k != -ETIMEDOUT)
+            NOTE(k < 0 ? (int)k : -EIO);
+        braid_close(sp[0]);
+        braid_close(sp[1]);
+    }
+    return first;
+#undef NOTE
+}
+
+static bool allowed(int err)
+{
+    return err == 0 || err == -ENOMEM || err == -EAGAIN || err == -EMFILE;
+}
+
+static void run_with_faults(unsigned kind, const char *what)
+{
+    unsigned long n;
+    unsigned long failed_runs = 0;
+    for (n = 1; n < 5000; n++) {
+        braid__fault_arm(kind, n);
+        braid_rt_opts o;
+        braid_rt_opts_init(&o);
+        o.workers = 2;
+        braid_rt *rt = NULL;
+        int err = braid_rt_new(&rt, &o);
+        int status = 0;
+        if (err == 0) {
+            int64_t res = 0;
+            status = braid_rt_block_on(rt, scenario, NULL, &res);
+            braid_stats s;
+            braid_rt_stats(rt, &s);
+            cr_assert_eq(braid_rt_free(rt), 0, "%s #%lu: free", what, n);
+            cr_assert_eq(s.spawned, s.completed, "%s #%lu: tasks lost", what, n);
+        }
+        unsigned long seen = braid__fault_count();
+        braid__fault_disarm();
+        cr_assert(allowed(err), "%s #%lu: braid_rt_new gave %d (%s)", what, n, err,
+                  braid_strerror(err));
+        cr_assert(allowed(status) || status == -ECANCELED || status == -ESHUTDOWN,
+                  "%s #%lu: the scenario gave %d (%s)", what, n, status, braid_strerror(status));
+        if (err != 0 || status != 0)
+            failed_runs++;
+#if defined(TEST_ASAN)
+        cr_assert_eq(__lsan_do_recoverable_leak_check(), 0, "%s #%lu: memory leaked", what, n);
+#endif
+        if (seen < n)
+            break; /* the scenario made fewer such calls than n: all covered */
+    }
+    cr_assert_lt(n, 5000, "%s: the scenario never ran out of calls", what);
+    printf("faults: %s: %lu calls failed in turn, %lu runs reported an error, all clean\n", what,
+           n - 1, failed_runs);
+}
+
+Test(faults, every_allocation_fails_in_turn, .timeout = 600)
+{
+    run_with_faults(BRAID__FAULT_ALLOC, "allocation");
+}
+
+Test(faults, stack_maps_threads_and_fds_fail_in_turn, .timeout = 120)
+{
+    run_with_faults(BRAID__FAULT_MMAP, "stack mapping");
+    run_with_faults(BRAID__FAULT_THREAD, "thread creation");
+    run_with_faults(BRAID__FAULT_FD, "epoll/eventfd creation");
+}
+
+/* ---- the host allocator ---- */
+
+static atomic_long host_mallocs, host_frees, host_reallocs;
+
+static void *h_malloc(size_t n, void *ctx)
+{
+    cr_assert_eq(ctx, (void *)&host_mallocs);
+    atomic_fetch_add(&host_mallocs, 1);
+    return malloc(n);
+}
+
+static void *h_realloc(void *p, size_t n, void *ctx)
+{
+    (void)ctx;
+    atomic_fetch_add(&host_reallocs, 1);
+    return realloc(p, n);
+}
+
+static void h_free(void *p, void *ctx)
+{
+    (void)ctx;
+    atomic_fetch_add(&host_frees, 1);
+    free(p);
+}
+
+Test(faults, host_allocator_sees_every_block, .timeout = 60)
+{
+    braid_allocator a = {.malloc = h_malloc, .realloc = h_realloc, .free = h_free, .ctx = &host_mallocs};
+    braid_allocator bad = {.malloc = h_malloc, .free = h_free};
+    cr_assert_eq(braid_set_allocator(&bad), -EINVAL);
+    cr_assert_eq(braid_set_allocator(&a), 0);
+    braid_rt *rt;
+    cr_assert_eq(braid_rt_new(&rt, NULL), 0);
+    cr_assert_eq(braid_set_allocator(NULL), -EBUSY, "a runtime holds memory");
+    int64_t res = -1;
+    cr_assert_eq(braid_rt_block_on(rt, scenario, NULL, &res), 0);
+    cr_assert_eq(res, 0);
+    cr_assert_eq(braid_rt_free(rt), 0);
+    long m = atomic_load(&host_mallocs), f = atomic_load(&host_frees);
+    cr_assert_gt(m, 10, "the host allocator was used (%ld blocks)", m);
+    cr_assert_eq(m, f, "every block went back: %ld taken, %ld freed", m, f);
+    cr_assert_eq(braid_set_allocator(NULL), 0, "nothing held: back to libc");
+    cr_assert_eq(braid_run(scenario, NULL, NULL, &res), 0);
+    cr_assert_eq(atomic_load(&host_mallocs), m, "libc again: the host sees nothing");
+}
