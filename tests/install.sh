@@ -29,4 +29,14 @@ if ldd "$stage/hello-static" | grep -q libbraid; then echo "static build links l
 # Only braid_ symbols are exported from the shared library.
 bad=$(nm -D --defined-only "$root/$libdir"/libbraid.so.*.*.* | awk '$2 ~ /[TDBR]/ {print $3}' | grep -v '^braid_' | grep -v '^BRAID_' || true)
 if [ -n "$bad" ]; then echo "unexpected exports: $bad"; exit 1; fi
-echo "install: header, libbraid.so + .a, braid.pc installed; pkg-config builds (shared, static) run"
+# The HTTP server example, built against the installed library, answers.
+cc -std=c11 -D_GNU_SOURCE $cflags "$src/examples/http-server.c" -o "$stage/http-server" $libs \
+    -Wl,-rpath,"$root/$libdir"
+"$stage/http-server" -H 127.0.0.1 -p 0 -t 2 -n 1 >"$stage/http.out" &
+srv=$!
+for _ in $(seq 100); do grep -q listening "$stage/http.out" 2>/dev/null && break; sleep 0.05; done
+port=$(awk '/listening on/ {print $3}' "$stage/http.out")
+reply=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen("http://127.0.0.1:%s/" % sys.argv[1], timeout=10).read().decode())' "$port")
+wait "$srv"
+[ "$reply" = "Hello, World!" ] || { echo "http-server answered: $reply"; exit 1; }
+echo "install: header, libbraid.so + .a, braid.pc installed; pkg-config builds (shared, static) run; the HTTP server example built against them answers"
