@@ -15,6 +15,7 @@
 #include <braid.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,7 +229,36 @@ static int write_trace(const char *path, unsigned workers, int sleepers, long n)
     o.seed = seed;
     o.trace_path = path;
     mixed_args m = {.sa = {.tasks = sleepers}, .n = n};
-    return braid_run(mixed, &m, &o, NULL);
+    braid_rt *rt;
+    int err = braid_rt_new(&rt, &o);
+    if (err != 0)
+        return err;
+    err = braid_rt_block_on(rt, mixed, &m, NULL);
+    /* The runtime's counters for the traced run, per worker and in all. */
+    printf("\nstatistics of the traced run (braid_rt_worker_stats, braid_rt_stats):\n");
+    printf("%-7s %9s %9s %8s %8s %8s %7s %8s %7s %6s\n", "worker", "spawned", "started",
+           "inlined", "stolen", "stol-out", "parks", "wakeups", "timers", "deque");
+    unsigned nw = (unsigned)braid_rt_workers(rt);
+    braid_stats st;
+    for (unsigned i = 0; i <= nw; i++) {
+        char name[16] = "all";
+        if (i < nw) {
+            braid_rt_worker_stats(rt, i, &st);
+            snprintf(name, sizeof name, "w%u", i);
+        } else {
+            braid_rt_stats(rt, &st);
+        }
+        printf("%-7s %9llu %9llu %8llu %8llu %8llu %7llu %8llu %7llu %6llu\n", name,
+               (unsigned long long)st.spawned, (unsigned long long)st.started,
+               (unsigned long long)st.inlined, (unsigned long long)st.stolen,
+               (unsigned long long)st.stolen_out, (unsigned long long)st.parks,
+               (unsigned long long)st.wakeups, (unsigned long long)st.timers_fired,
+               (unsigned long long)st.max_deque);
+    }
+    printf("(deque: the deepest a worker's deque got; stacks mapped: %llu KiB, in use now: %llu)\n",
+           (unsigned long long)(st.stack_bytes / 1024), (unsigned long long)st.stacks_in_use);
+    int ferr = braid_rt_free(rt);
+    return err != 0 ? err : ferr;
 }
 
 static int run_row(row *r, braid_fn fn, void *arg)
@@ -316,8 +346,14 @@ int main(int argc, char **argv)
         {.name = "fib", .workers = 1},
         {.name = "fib", .workers = workers},
     };
+    bool tty = isatty(2); /* a progress line on a terminal: big -n or -c take a while */
     for (int i = 0; i < 4; i++) {
+        if (tty)
+            fprintf(stderr, "\rbraid-demo: running %d/4: %s on %u worker%s...   ", i + 1,
+                    rows[i].name, rows[i].workers, rows[i].workers == 1 ? "" : "s");
         int err = i < 2 ? run_row(&rows[i], sleep_all, &sa) : run_row(&rows[i], fib, (void *)(intptr_t)n);
+        if (tty && i == 3)
+            fprintf(stderr, "\r%60s\r", "");
         if (err != 0) {
             fprintf(stderr, "braid-demo: %s on %u workers: %s\n", rows[i].name, rows[i].workers,
                     braid_strerror(err));

@@ -5,7 +5,8 @@
 #      (C11 atomics backend, fiber-switch annotations on);
 #   3. the suites again with the portable ucontext context switch;
 #   4. the plain stress programs under ThreadSanitizer (clang, C11 atomics;
-#      Criterion aborts under TSan, so these are plain executables).
+#      Criterion aborts under TSan, so these are plain executables);
+#   5. the ABI check against the last release tag (skipped until one exists).
 # Prints one summary line per stage and a final "N passed, N failed" line;
 # exits non-zero on any failure. Build directories: build/, build-asan/,
 # build-ucontext/, build-tsan/ (reused when present).
@@ -64,6 +65,39 @@ stage normal build -Dwerror=true
 CC=gcc stage asan+ubsan build-asan -Db_lto=false -Db_sanitize=address,undefined -Db_lundef=false -Datomics=c11 -Dperf=false
 stage ucontext build-ucontext -Dwerror=true -Dctx=ucontext -Dperf=false -Dexamples=false
 CC=clang stage tsan build-tsan -Dwerror=true -Db_lto=false -Db_sanitize=thread -Db_lundef=false -Datomics=c11 -Dperf=false -Dexamples=false
+
+# ABI: once a release is tagged (v*), the shared library must stay
+# compatible with it (abidiff from abigail-tools). Skipped until then.
+abi_stage() {
+    local tag
+    tag=$(git describe --tags --abbrev=0 --match 'v*' 2>/dev/null || true)
+    echo "=== stage abi"
+    if [ -z "$tag" ]; then
+        summary+=("abi: skipped (no release tag yet)")
+        return
+    fi
+    if ! command -v abidiff >/dev/null; then
+        ${SUDO:-} apt-get install -y -q --no-install-recommends abigail-tools >/dev/null 2>&1 ||
+            { summary+=("abi: FAILED (cannot install abigail-tools)"); failed=$((failed + 1)); return; }
+    fi
+    local base=build-abi-base
+    rm -rf "$base" "$base-src"
+    git worktree add -f "$base-src" "$tag" >/dev/null 2>&1 &&
+        meson setup "$base" "$base-src" -Dtests=false -Dperf=false -Dexamples=false >/dev/null &&
+        ninja -C "$base" >/dev/null ||
+        { summary+=("abi: FAILED (cannot build $tag)"); failed=$((failed + 1)); return; }
+    if abidiff --headers-dir1 "$base-src/include" --headers-dir2 include \
+        "$base"/libbraid.so.*.*.* build/libbraid.so.*.*.* >build-abi.log 2>&1; then
+        summary+=("abi: compatible with $tag")
+        passed=$((passed + 1))
+    else
+        cat build-abi.log
+        summary+=("abi: INCOMPATIBLE with $tag (build-abi.log)")
+        failed=$((failed + 1))
+    fi
+    git worktree remove --force "$base-src" >/dev/null 2>&1 || true
+}
+abi_stage
 
 echo
 echo "=== summary"
