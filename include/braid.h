@@ -42,6 +42,7 @@
 extern "C" {
 #endif
 
+/* Marks the public functions (the only symbols libbraid.so exports). */
 #if defined(BRAID_BUILDING) && defined(__GNUC__)
 #define BRAID_API __attribute__((visibility("default")))
 #else
@@ -98,6 +99,8 @@ typedef struct braid_rt_opts {
     uint64_t reserved[2];
 } braid_rt_opts;
 
+/* Limits of braid_rt_opts: workers, and the usable stack size of each
+ * coroutine (default, least and most). */
 #define BRAID_MAX_WORKERS 1024
 #define BRAID_DEFAULT_STACK ((size_t)64 * 1024)
 #define BRAID_MIN_STACK ((size_t)16 * 1024)
@@ -263,11 +266,15 @@ BRAID_API int braid_waitset_new(braid_waitset **out, braid_task *const *tasks, s
  * array given to _new. Returns 0, -ENOENT (all delivered), -ETIMEDOUT,
  * -ECANCELED, -EPERM (not the creating coroutine), -EINVAL. */
 BRAID_API int braid_waitset_next(braid_waitset *ws, int64_t deadline, size_t *index);
+/* Free ws (the tasks are not touched; they keep running). NULL is ignored. */
 BRAID_API void braid_waitset_free(braid_waitset *ws);
 
+/* braid_wait's modes: asyncio's ALL_COMPLETED, FIRST_COMPLETED,
+ * FIRST_EXCEPTION. */
 #define BRAID_WAIT_ALL 0
 #define BRAID_WAIT_FIRST_COMPLETED 1
 #define BRAID_WAIT_FIRST_ERROR 2
+
 /* asyncio.wait: wait until all / the first / the first failed (or all) of
  * the tasks end, or the deadline. Cancels nothing. *ndone (may be NULL)
  * receives how many had ended when it returned; look at each with
@@ -275,7 +282,10 @@ BRAID_API void braid_waitset_free(braid_waitset *ws);
 BRAID_API int braid_wait(braid_task *const *tasks, size_t n, int mode, int64_t deadline,
                          size_t *ndone);
 
+/* braid_gather's flag: collect every status instead of returning at the
+ * first error (return_exceptions=True). */
 #define BRAID_GATHER_RETURN_ERRORS 1u
+
 /* asyncio.gather: wait for every task; results[i] (if results is not NULL)
  * gets task i's result when its status is 0, statuses[i] (if not NULL) its
  * status, or -EINPROGRESS if the call returned before it ended.
@@ -525,10 +535,10 @@ BRAID_API int braid_file_close(int fd);
  * are mapped with mmap, not allocated; the process-wide fd table uses
  * libc. realloc and free get only pointers their allocator returned. */
 typedef struct braid_allocator {
-    void *(*malloc)(size_t size, void *ctx);
-    void *(*realloc)(void *p, size_t size, void *ctx);
-    void (*free)(void *p, void *ctx);
-    void *ctx;
+    void *(*malloc)(size_t size, void *ctx);           /* as malloc(3); NULL: no memory */
+    void *(*realloc)(void *p, size_t size, void *ctx); /* as realloc(3) */
+    void (*free)(void *p, void *ctx);                  /* as free(3); p never NULL */
+    void *ctx;                                         /* passed to all three */
 } braid_allocator;
 
 /* Use a (copied) from now on; NULL goes back to libc's malloc. Switch only
@@ -583,7 +593,7 @@ typedef struct braid_stats {
     uint64_t wakeups;       /* parks ended by work (an unpark, or I/O) */
     uint64_t max_deque;     /* deepest a worker's deque was seen at a push (max) */
     uint64_t stack_bytes;   /* address space mapped for stacks (runtime-wide) */
-    uint64_t reserved[1];
+    uint64_t reserved[1];   /* room for growth; zero */
 } braid_stats;
 
 /* Fill *out with rt's counters. Any thread. Errors: -EINVAL (NULL). */

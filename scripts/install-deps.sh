@@ -2,13 +2,14 @@
 # install-deps.sh - install the Debian 12 packages braid needs, if missing.
 #
 # Build: meson, ninja, a C compiler, pkg-config, libatomic_ops.
-# Tests: Criterion; clang and its sanitizer runtimes for the TSan suite.
+# Tests: Criterion; clang and its sanitizer runtimes for the TSan suite;
+# Doxygen for the API reference check.
 # Benchmarks: oneTBB and g++ for the peer programs under perf/peers.
 # Runs apt-get only when something is missing; needs root for that.
 set -euo pipefail
 
 pkgs=(meson ninja-build gcc g++ clang libclang-rt-14-dev pkg-config libatomic-ops-dev
-      libcriterion-dev libtbb-dev python3)
+      libcriterion-dev libtbb-dev python3 doxygen)
 
 missing=()
 for p in "${pkgs[@]}"; do
