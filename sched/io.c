@@ -380,10 +380,20 @@ ssize_t braid_read(int fd, void *buf, size_t n, int64_t deadline)
     }
 }
 
+/* write(2), but send(MSG_NOSIGNAL) on a socket: a closed peer gives
+ * -EPIPE, never a SIGPIPE that would kill the host process. */
+static ssize_t write_nosig(int fd, const void *buf, size_t n)
+{
+    ssize_t r = send(fd, buf, n, MSG_NOSIGNAL);
+    if (r < 0 && errno == ENOTSOCK)
+        r = write(fd, buf, n);
+    return r;
+}
+
 ssize_t braid_write(int fd, const void *buf, size_t n, int64_t deadline)
 {
     for (;;) {
-        ssize_t r = write(fd, buf, n);
+        ssize_t r = write_nosig(fd, buf, n);
         if (r >= 0)
             return r;
         if (errno == EINTR)
@@ -451,10 +461,7 @@ ssize_t braid_write_all(int fd, const void *buf, size_t n, int64_t deadline, siz
 {
     size_t put = 0;
     while (put < n) {
-        /* send, not write, on sockets: no SIGPIPE from a closed peer. */
-        ssize_t r = send(fd, (const char *)buf + put, n - put, MSG_NOSIGNAL);
-        if (r < 0 && errno == ENOTSOCK)
-            r = write(fd, (const char *)buf + put, n - put);
+        ssize_t r = write_nosig(fd, (const char *)buf + put, n - put);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
