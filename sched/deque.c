@@ -5,9 +5,14 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* Zeroed: a thief that loaded bottom before a take emptied the deque and
+ * the ring before a growth can read a slot of the new ring that nothing
+ * was copied into (found by the Relacy model, tests/models). Its CAS of
+ * top then fails and the value is dropped, but the read itself must not
+ * touch uninitialised memory (MSan, valgrind). Growth is rare. */
 static braid__ring *ring_new(size_t cap, braid__ring *prev)
 {
-    braid__ring *r = braid__malloc(sizeof(*r) + cap * sizeof(braid__aword));
+    braid__ring *r = braid__calloc(1, sizeof(*r) + cap * sizeof(braid__aword));
     if (r == NULL)
         return NULL;
     r->mask = cap - 1;

@@ -3,13 +3,14 @@
 #
 # Build: meson, ninja, a C compiler, pkg-config, libatomic_ops.
 # Tests: Criterion; clang and its sanitizer runtimes for the TSan suite;
-# Doxygen for the API reference check; CMake for the pkg-config consumer test.
+# Doxygen for the API reference check; CMake for the pkg-config consumer test;
+# Relacy and Spin for the model checks (tests/models).
 # Benchmarks: oneTBB and g++ for the peer programs under perf/peers.
 # Runs apt-get only when something is missing; needs root for that.
 set -euo pipefail
 
 pkgs=(meson ninja-build gcc g++ clang libclang-rt-14-dev pkg-config libatomic-ops-dev
-      libcriterion-dev libtbb-dev python3 doxygen cmake)
+      libcriterion-dev libtbb-dev python3 doxygen cmake relacy-dev spin)
 
 missing=()
 for p in "${pkgs[@]}"; do

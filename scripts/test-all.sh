@@ -6,7 +6,9 @@
 #   3. the suites again with the portable ucontext context switch;
 #   4. the plain stress programs under ThreadSanitizer (clang, C11 atomics;
 #      Criterion aborts under TSan, so these are plain executables);
-#   5. the ABI check against the last release tag (skipped until one exists).
+#   5. model checks: the deque in Relacy, the park/unpark, task-state and
+#      timer protocols in Spin, each with broken twins that must be caught;
+#   6. the ABI check against the last release tag (skipped until one exists).
 # Prints one summary line per stage and a final "N passed, N failed" line;
 # exits non-zero on any failure. Build directories: build/, build-asan/,
 # build-ucontext/, build-tsan/ (reused when present).
@@ -65,6 +67,32 @@ stage normal build -Dwerror=true
 CC=gcc stage asan+ubsan build-asan -Db_lto=false -Db_sanitize=address,undefined -Db_lundef=false -Datomics=c11 -Dperf=false
 stage ucontext build-ucontext -Dwerror=true -Dctx=ucontext -Dperf=false -Dexamples=false
 CC=clang stage tsan build-tsan -Dwerror=true -Db_lto=false -Db_sanitize=thread -Db_lundef=false -Datomics=c11 -Dperf=false -Dexamples=false
+
+# A checker script that ends with "<name>: N passed, N failed" (or a
+# "skipped" line) and exits non-zero on failure.
+script_stage() { # name, script...
+    local name=$1
+    shift
+    echo "=== stage $name"
+    local log="build-$name.log"
+    "$@" >"$log" 2>&1
+    local rc=$?
+    cat "$log"
+    local line p f
+    line=$(grep -E "^$name: ([0-9]+ passed, [0-9]+ failed|skipped)" "$log" | tail -1)
+    p=$(sed -nE 's/.* ([0-9]+) passed, ([0-9]+) failed.*/\1/p' <<<"$line")
+    f=$(sed -nE 's/.* ([0-9]+) passed, ([0-9]+) failed.*/\2/p' <<<"$line")
+    if [ $rc -ne 0 ]; then
+        summary+=("$name: FAILED (${line:-exit $rc})")
+        failed=$((failed + ${f:-0} + (${f:-0} == 0 ? 1 : 0)))
+        passed=$((passed + ${p:-0}))
+    else
+        summary+=("$name: ${line:-ok}")
+        passed=$((passed + ${p:-0}))
+    fi
+}
+script_stage relacy bash tests/models/run-relacy.sh
+[ -f tests/models/run-spin.sh ] && script_stage spin bash tests/models/run-spin.sh
 
 # ABI: once a release is tagged (v*), the shared library must stay
 # compatible with it (abidiff from abigail-tools). Skipped until then.
