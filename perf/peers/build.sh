@@ -3,13 +3,19 @@
 # (default /tmp/braid-peers), each only from Debian packages, skipping with a
 # message every peer whose toolchain is missing:
 #   Go goroutines      golang-go                 go_{fib,skynet,spawn,pingpong,sleeps}
+#                                                go_{echo,http} (servers)
 #   Tokio              cargo rustc librust-tokio-dev
 #                                                tokio_{fib,skynet,spawn,pingpong,sleeps}
+#                                                tokio_{echo,http} (servers)
 #   OpenMP tasks       gcc (libgomp), clang + libomp-dev
 #                                                omp_{gomp,llvm}_{fib,skynet,spawn}
 #   Python asyncio     python3                   py/asyncio_{spawn,pingpong,sleeps}.py
+#   nginx              nginx-light (or nginx)    nginx_http (launcher) + nginx/
+#   C epoll floor      gcc                       epoll_{echo,http} (servers),
+#                                                echo_client (load generator)
 # Nothing is written inside the repository: Go's caches, the copied cargo
-# project (Cargo.lock) and all outputs live under DIR. Run them with run.sh.
+# project (Cargo.lock) and all outputs live under DIR. Run the CPU peers with
+# run.sh, the servers with ../io-compare. Every server takes -p PORT -t THREADS.
 set -u
 SRC=$(cd "$(dirname "$0")" && pwd)
 DIR=${1:-/tmp/braid-peers}
@@ -25,7 +31,7 @@ if [ -x "$GO" ]; then
         cd "$SRC/go" &&
         export GOPROXY=off GOTOOLCHAIN=local GOFLAGS='' GO111MODULE=on \
                GOCACHE="$DIR/.go-cache" GOPATH="$DIR/.go-path" &&
-        for w in fib skynet spawn pingpong sleeps; do
+        for w in fib skynet spawn pingpong sleeps echo http; do
             "$GO" build -o "$DIR/go_$w" "./$w" || exit 1
         done
     ); then ok go; else skip go "build failed"; fi
@@ -47,7 +53,7 @@ else
         cd "$DIR/tokio-src" &&
         CARGO_HOME="$DIR/.cargo-home" CARGO_TARGET_DIR="$DIR/tokio-target" RUSTC="$RUSTC" \
             "$CARGO" build --release --offline --quiet &&
-        for w in fib skynet spawn pingpong sleeps; do
+        for w in fib skynet spawn pingpong sleeps echo http; do
             cp "$DIR/tokio-target/release/tokio_$w" "$DIR/" || exit 1
         done
     ); then ok tokio; else skip tokio "build failed"; fi
@@ -74,6 +80,36 @@ if [ -x "$PY" ]; then
     ok asyncio
 else
     skip asyncio "no $PY (apt-get install python3)"
+fi
+
+# nginx: the Debian package's binary with our own config (nginx/nginx.conf.in),
+# run in the foreground by the nginx_http launcher.
+NGINX=${NGINX:-$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)}
+if [ -x "$NGINX" ]; then
+    mkdir -p "$DIR/nginx" &&
+        cp "$SRC/nginx/nginx.conf.in" "$DIR/nginx/" &&
+        cp "$SRC/nginx/nginx_http.sh" "$DIR/nginx_http" && chmod +x "$DIR/nginx_http" || exit 1
+    ok nginx
+else
+    skip nginx "no nginx (apt-get install nginx-light)"
+fi
+
+# The single-threaded C epoll floors and the echo load generator.
+CC=${CC:-gcc}
+if command -v "$CC" >/dev/null 2>&1; then
+    if "$CC" -std=c11 -O2 -o "$DIR/epoll_echo" "$SRC/epoll_echo.c" &&
+        "$CC" -std=c11 -O2 -o "$DIR/epoll_http" "$SRC/epoll_http.c"; then
+        ok epoll
+    else
+        skip epoll "$CC failed"
+    fi
+    if "$CC" -std=c11 -O2 -pthread -o "$DIR/echo_client" "$SRC/echo_client.c"; then
+        ok echo_client
+    else
+        skip echo_client "$CC failed"
+    fi
+else
+    skip "epoll echo_client" "no $CC (apt-get install gcc)"
 fi
 
 echo "build.sh: built in $DIR:${built:- nothing}${skipped:+; skipped:$skipped}" >&2

@@ -104,3 +104,41 @@ pub fn sleep_micros(i: u64) -> u64 {
     z ^= z >> 31;
     z % 100001
 }
+
+/// The options of the server peers (tokio_echo, tokio_http): -p PORT and
+/// -t THREADS (0 = all cores), resolved.
+pub struct ServerArgs {
+    pub port: u16,
+    pub workers: usize,
+}
+
+fn server_usage() -> ! {
+    eprintln!("usage: [-p PORT] [-t THREADS (0 = all cores)]");
+    std::process::exit(2)
+}
+
+impl ServerArgs {
+    pub fn parse() -> ServerArgs {
+        let mut a = ServerArgs { port: 8080, workers: 0 };
+        let v: Vec<String> = std::env::args().skip(1).collect();
+        if v.len() % 2 != 0 {
+            server_usage();
+        }
+        for p in v.chunks(2) {
+            match p[0].as_str() {
+                "-p" => a.port = p[1].parse().unwrap_or_else(|_| server_usage()),
+                "-t" => a.workers = p[1].parse().unwrap_or_else(|_| server_usage()),
+                _ => server_usage(),
+            }
+        }
+        if a.workers == 0 {
+            a.workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        }
+        a
+    }
+
+    /// The multi-thread runtime with -t workers and the I/O driver on.
+    pub fn runtime(&self) -> Runtime {
+        Builder::new_multi_thread().worker_threads(self.workers).enable_io().build().unwrap()
+    }
+}
