@@ -450,9 +450,9 @@ BRAID_API const char *braid_task_message(braid_task *t);
  *
  * Each verb returns what its system call returns (bytes, a new fd, 0) or a
  * negative errno: -EBADF (a bad fd, or closed with braid_close while we
- * waited), -ECONNRESET, -EPIPE (writing to a socket whose peer closed: no SIGPIPE;
- * a pipe with no reader raises SIGPIPE as write(2) does, unless the
- * program ignores it),
+ * waited), -ECONNRESET, -EPIPE (writing to a socket or pipe whose reader left: braid's
+ * threads block SIGPIPE and sockets are written with MSG_NOSIGNAL, so the
+ * process is not killed),
  * -ETIMEDOUT (the deadline, absolute braid_now() ns, passed; BRAID_FOREVER
  * for none), -ECANCELED (the caller was cancelled: nothing was transferred
  * by that call, and the fd is left usable and registered nowhere), -EPERM
@@ -470,8 +470,7 @@ BRAID_API const char *braid_task_message(braid_task *t);
 BRAID_API int braid_wait_fd(int fd, unsigned events, int64_t deadline);
 
 /* read(2) / write(2) that wait for readiness: at least 1 byte (0 from read
- * means end of file), at most n. On a socket, write sends with MSG_NOSIGNAL
- * (a closed peer is -EPIPE, not SIGPIPE). */
+ * means end of file), at most n. A closed reader is -EPIPE, never SIGPIPE. */
 BRAID_API ssize_t braid_read(int fd, void *buf, size_t n, int64_t deadline);
 BRAID_API ssize_t braid_write(int fd, const void *buf, size_t n, int64_t deadline);
 /* Loop until n bytes moved. read_full stops early at end of file and

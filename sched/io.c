@@ -44,6 +44,53 @@ typedef struct fdslot {
 static braid__aword chunks[MAX_FDS / CHUNK_SLOTS];
 static braid__aword next_reactor_id = 1;
 
+/* Live reactors by id, so that a slot's old home can be told apart from a
+ * closed instance whose epfd number was reused. Small and rarely written
+ * (a runtime's start and end); read when an fd moves between workers. */
+#define MAX_REACTORS 4096
+static braid__spin reactors_lock;
+static struct {
+    uint64_t id;
+    int epfd;
+} reactors[MAX_REACTORS];
+static unsigned nreactors;
+
+static void reactor_register(braid__reactor *r)
+{
+    braid__spin_lock(&reactors_lock);
+    if (nreactors < MAX_REACTORS) { /* else: re-homing leaves an entry behind, harmless */
+        reactors[nreactors].id = r->id;
+        reactors[nreactors].epfd = r->epfd;
+        nreactors++;
+    }
+    braid__spin_unlock(&reactors_lock);
+}
+
+static void reactor_unregister(braid__reactor *r)
+{
+    braid__spin_lock(&reactors_lock);
+    for (unsigned i = 0; i < nreactors; i++) {
+        if (reactors[i].id == r->id) {
+            reactors[i] = reactors[--nreactors];
+            break;
+        }
+    }
+    braid__spin_unlock(&reactors_lock);
+}
+
+/* Remove fd from the instance of reactor `id`, if it still exists. */
+static void forget_in(uint64_t id, int fd)
+{
+    braid__spin_lock(&reactors_lock);
+    for (unsigned i = 0; i < nreactors; i++) {
+        if (reactors[i].id == id) {
+            epoll_ctl(reactors[i].epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT: fine */
+            break;
+        }
+    }
+    braid__spin_unlock(&reactors_lock);
+}
+
 /* The slot of fd, created on first use (NULL: no memory, or fd too big). */
 static fdslot *slot_of(int fd, bool create)
 {
@@ -117,10 +164,15 @@ static int arm(fdslot *s, int fd, braid__reactor *r, bool others)
         if (errno != ENOENT)
             return -errno;
     }
-    if (s->home_id != r->id) { /* re-home: the old instance (if any) keeps a disarmed entry */
+    if (s->home_id != r->id) { /* re-home */
         if (s->counted) {
             count_home(s, false);
         }
+        /* The old instance keeps a disarmed entry for the fd: take it out,
+         * so that a later cancel can leave the fd registered nowhere. Only
+         * if that reactor still exists (its epfd number may be reused). */
+        if (s->home_id != 0)
+            forget_in(s->home_id, fd);
         s->home = r;
         s->home_id = r->id;
         s->home_epfd = r->epfd;
@@ -277,11 +329,14 @@ int braid__reactor_init(braid__reactor *r)
     }
     r->id = braid__fetch_add_relaxed(&next_reactor_id, 1); /* relaxed: uniqueness only */
     braid__store_relaxed(&r->armed, 0);
+    reactor_register(r);
     return 0;
 }
 
 void braid__reactor_destroy(braid__reactor *r)
 {
+    if (r->epfd >= 0 && r->id != 0)
+        reactor_unregister(r);
     if (r->efd >= 0)
         close(r->efd);
     if (r->epfd >= 0)
@@ -528,7 +583,13 @@ int braid_close(int fd)
             wake_waiter(w, n, 0, -EBADF);
         }
         disarm(s, fd);
+        /* Close under the slot's lock: a coroutine about to wait either
+         * registered before (woken above) or arms after the close (its
+         * epoll_ctl fails with EBADF). Closed after the unlock, a wait
+         * armed in between would lose its fd from epoll silently. */
+        int r = close(fd) == 0 ? 0 : -errno;
         braid__spin_unlock(&s->lock);
+        return r;
     }
     return close(fd) == 0 ? 0 : -errno;
 }

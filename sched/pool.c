@@ -21,6 +21,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,6 +48,7 @@ struct braid__pool {
     pthread_cond_t gone;   /* a thread exited */
     job *head, *tail;      /* queued jobs, FIFO */
     unsigned nthreads, nidle, max;
+    unsigned nqueued;      /* jobs in the queue */
     int64_t idle_ns;
     bool stop;
     pthread_t *zombies;    /* threads that exited while idle, to be joined */
@@ -134,6 +136,10 @@ static void finish(braid__pool *p, job *j)
 static void *pool_thread(void *arg)
 {
     braid__pool *p = arg;
+    sigset_t pipe_set; /* as on the workers: EPIPE, not death (worker.c) */
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     pthread_mutex_lock(&p->lock);
     for (;;) {
         job *j = p->head;
@@ -141,6 +147,7 @@ static void *pool_thread(void *arg)
             p->head = j->next;
             if (p->head == NULL)
                 p->tail = NULL;
+            p->nqueued--;
             pthread_mutex_unlock(&p->lock);
             braid_sem_release(p->room);
             j->ret = j->fn(j->arg);
@@ -194,7 +201,11 @@ static int enqueue(braid__pool *p, job *j)
         return -ESHUTDOWN;
     }
     join_zombies(p);
-    if (p->nidle == 0 && p->nthreads < p->max) {
+    /* A thread for this job: an idle one not already claimed by a queued
+     * job (idle threads leave the count only when they wake), else a new
+     * one while the limit allows. Jobs may wait for each other: each
+     * needs a thread of its own. */
+    if (p->nqueued >= p->nidle && p->nthreads < p->max) {
         pthread_t th;
         pthread_attr_t a;
         pthread_attr_init(&a);
@@ -215,6 +226,7 @@ static int enqueue(braid__pool *p, job *j)
     else
         p->head = j;
     p->tail = j;
+    p->nqueued++;
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->lock);
     return 0;
@@ -243,23 +255,28 @@ int braid__pool_run(braid_fn fn, void *arg, void (*cleanup)(void *), int64_t dea
     braid__spin_init(&j->lock);
     braid__store32_release(&j->done, 0); /* release: not shared yet; cheap */
     int err;
+    bool cancelled = false; /* uninterruptible: a cancel seen, reported after the job */
     /* Room in the queue: waiting for it can be cancelled or time out. */
     while ((err = braid_sem_acquire_until(p->room, interruptible ? deadline : BRAID_FOREVER)) != 0) {
         if (interruptible || err != -ECANCELED) {
             braid__free(j);
             return err;
         }
-        braid__rearm_cancel(self); /* uninterruptible: keep it for later */
+        cancelled = true; /* consumed: the retry waits for real */
     }
     if ((err = enqueue(p, j)) != 0) {
         braid_sem_release(p->room);
         braid__free(j);
+        if (cancelled)
+            braid__rearm_cancel(self);
         return err;
     }
-    bool cancelled = false;
     w = braid__worker_current();
     for (;;) {
         err = braid__park(&w, self, interruptible ? deadline : BRAID_FOREVER);
+        /* A cancel that came with the completion is kept for the next
+         * waiting call: the result wins, the cancel is not lost. */
+        cancelled |= err == -ECANCELED;
         /* Acquire: pairs with the thread's release store after its wake. */
         if (braid__load32_acquire(&j->done))
             break;
@@ -268,13 +285,10 @@ int braid__pool_run(braid_fn fn, void *arg, void (*cleanup)(void *), int64_t dea
         braid__spin_lock(&j->lock);
         if (braid__load32_acquire(&j->done)) { /* done: the result wins */
             braid__spin_unlock(&j->lock);
-            if (err == -ECANCELED)
-                braid__rearm_cancel(self);
             break;
         }
         if (err == 0 || !interruptible) { /* a stray wake-up, or one we must sit out */
             braid__spin_unlock(&j->lock);
-            cancelled |= err == -ECANCELED;
             continue;
         }
         j->waiter = NULL; /* abandoned: the thread frees it */

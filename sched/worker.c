@@ -328,8 +328,8 @@ static bool park(braid__worker *w)
             w->trim_at = now + TRIM_DECAY_NS;
         if (now >= w->trim_at)
             braid__stack_trim(&rt->stacks, STACK_KEEP_DIRTY);
-        else if (braid__stack_excess(&rt->stacks, STACK_KEEP_DIRTY))
-            wake = w->trim_at; /* wake then to trim (park_until stays: later is fine) */
+        else if (w->trim_at < wake && braid__stack_excess(&rt->stacks, STACK_KEEP_DIRTY))
+            wake = w->trim_at; /* wake earlier to trim; never later than a timer */
     }
     /* I/O: a worker with fds registered sleeps in its epoll instance, so
      * their readiness wakes it. Another worker's fds are polled by their
@@ -896,6 +896,13 @@ static void *worker_main(void *arg)
     braid__worker *w = arg;
     braid_rt *rt = w->rt;
     tls_w = w;
+    /* SIGPIPE blocked on braid's own threads: a write to a pipe or socket
+     * whose reader left returns EPIPE to the coroutine instead of killing
+     * the process (a pending, blocked SIGPIPE on this thread is harmless). */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     char name[16];
     snprintf(name, sizeof name, "braid-w%u", w->id);
     pthread_setname_np(pthread_self(), name);
