@@ -54,6 +54,8 @@ stage() { # name, build dir, meson options...
     grep -E '^ *[0-9]+/[0-9]+ ' "$dir-test.log"
     if [ $rc -ne 0 ] || [ "$fail" != 0 ] || [ "$tout" != 0 ]; then
         grep -hE -B3 -A12 'FAIL|CRASH|ERROR: |WARNING: ThreadSanitizer|runtime error' "$dir/meson-logs/testlog.txt" | head -80
+        # The failing programs' own output (meson's --print-errorlogs).
+        sed -n '/^Summary of Failures/q;p' "$dir-test.log" | grep -vE '^ *[0-9]+/[0-9]+ ' | tail -120
         summary+=("$name: $ok programs ok, $fail failed, $tout timed out ($cases)")
         failed=$((failed + fail + tout + (rc != 0 && fail == 0 && tout == 0 ? 1 : 0)))
     else

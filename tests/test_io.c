@@ -6,7 +6,8 @@
  *             end of file; write_all larger than the socket buffer (Unix
  *             socket, TCP, pipe) completes as the peer drains; recv/send
  *             flags; a reader and a writer wait on one fd independently;
- *             writing to a closed socket peer is -EPIPE and no SIGPIPE
+ *             writing to a closed peer (socket or pipe) is -EPIPE and no
+ *             SIGPIPE
  *   sock      accept gives a non-blocking close-on-exec fd; connect
  *             (success, -ECONNREFUSED, a deadline when the network allows);
  *             braid_close wakes waiters with -EBADF, also one that is
@@ -912,6 +913,29 @@ Test(rw, write_to_a_closed_socket_peer_is_epipe_without_sigpipe, .timeout = 30)
 {
     sigpipe_kills();
     run_main_1_and_2(main_write_epipe, NULL);
+}
+
+static int64_t main_pipe_epipe(void *arg)
+{
+    (void)arg;
+    int p[2];
+    cr_assert_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    close(p[0]);
+    cr_assert_eq(braid_write(p[1], "x", 1, dl_ms(5000)), -EPIPE);
+    size_t done = 777;
+    cr_assert_eq(braid_write_all(p[1], "xyz", 3, dl_ms(5000), &done), -EPIPE);
+    cr_assert_eq(done, 0);
+    close(p[1]);
+    return 0;
+}
+
+/* braid.h: "-EPIPE (writing to a socket or pipe whose reader left: braid's
+ * threads block SIGPIPE ...)". The test's own thread leaves it unblocked
+ * at its default action. */
+Test(rw, write_to_a_pipe_without_reader_is_epipe_without_sigpipe, .timeout = 30)
+{
+    sigpipe_kills();
+    run_main_1_and_2(main_pipe_epipe, NULL);
 }
 
 /* ====================================================================== */
