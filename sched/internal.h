@@ -103,7 +103,9 @@ struct braid_task {
     braid_fn fn;         /* written at spawn, read by the claimer */
     void *arg;
     int64_t ret;         /* written by the runner before DONE (release) */
-    braid_task *parent;  /* awaiter whose stack this task runs on inline */
+    braid__aword parent; /* awaiter whose stack this task runs on inline (a
+                          * braid_task *; atomic: braid_cancel reads it from
+                          * any thread; relaxed accesses, plain on x86) */
     braid__fiber *fiber; /* the stack this task's frames live on */
     braid__ctx ctx;      /* saved context while SUSPENDED or READY */
     bool escaped;        /* braid_self() handed out its address: no plain
@@ -192,6 +194,16 @@ struct braid__worker {
 };
 
 _Static_assert(offsetof(braid__worker, rt) % BRAID__CACHELINE == 0, "private line");
+
+static inline braid_task *braid__parent(braid_task *t)
+{
+    return (braid_task *)braid__load_relaxed(&t->parent); /* relaxed: see the field */
+}
+
+static inline void braid__set_parent(braid_task *t, braid_task *p)
+{
+    braid__store_relaxed(&t->parent, (uintptr_t)p); /* relaxed: see the field */
+}
 
 static inline void braid__stat_max_depth(braid__worker *w, unsigned depth)
 {

@@ -366,7 +366,7 @@ int braid__status_of(braid_task *t, int64_t *result)
  * and hold its only handle, so plain stores are enough (internal.h). */
 static void run_inline(braid__worker *w, braid_task *self, braid_task *t, bool exclusive)
 {
-    t->parent = self;
+    braid__set_parent(t, self);
     t->fiber = self->fiber;
     t->escaped = false;
     w->cur = t;
@@ -401,7 +401,7 @@ static bool stack_room(braid_task *self)
 
 int braid__wait_done(braid__worker *w, braid_task *self, braid_task *t, int64_t deadline)
 {
-    for (braid_task *p = self->parent; p != NULL; p = p->parent)
+    for (braid_task *p = braid__parent(self); p != NULL; p = braid__parent(p))
         if (p == t)
             return -EDEADLK; /* t is running us inline: it waits for us */
     if (braid__take_cancel(self))
@@ -492,7 +492,7 @@ int braid_await(braid_task *t, int64_t *result)
         /* run_inline(exclusive) and status_of, written out for the hot path. */
         braid_task *self = w->cur;
         braid__store_relaxed(&t->state, ST_RUNNING | 2 * REF_ONE);
-        t->parent = self;
+        braid__set_parent(t, self);
         t->fiber = self->fiber;
         t->escaped = false;
         w->cur = t;

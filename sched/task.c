@@ -318,7 +318,7 @@ bool braid__take_cancel(braid_task *self)
 {
     /* A cancel of a task that is running us inline is delivered to us: we
      * are what it is waiting for (asyncio cancels the awaited task). */
-    for (braid_task *t = self; t != NULL; t = t->parent) {
+    for (braid_task *t = self; t != NULL; t = braid__parent(t)) {
         /* Relaxed: a hint; the CAS below decides. */
         uintptr_t st = braid__load_relaxed(&t->state);
         while (st & F_CANCEL) {
@@ -378,7 +378,7 @@ int braid_cancel(braid_task *t)
         braid_task *c = t, *next;
         for (int depth = 0; depth < 1024; depth++) {
             next = (braid_task *)braid__load_relaxed(&c->inline_child);
-            if (next == NULL || next->parent != c) /* none, or a link from the past */
+            if (next == NULL || braid__parent(next) != c) /* none, or a link from the past */
                 break;
             c = next;
         }

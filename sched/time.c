@@ -23,14 +23,14 @@ int64_t braid_now(void)
 int braid__park(braid__worker **wp, braid_task *self, int64_t deadline)
 {
     braid__worker *w = *wp;
-    if (self->parent != NULL) {
+    if (braid__parent(self) != NULL) {
         /* We run inline on an ancestor's stack: link the chain so that a
          * cancel of any ancestor finds us (braid_cancel). Relaxed stores,
          * then a seq_cst fence paired with the canceller's CAS on the
          * ancestor's state: either it sees the links, or our take_cancel
          * below sees its flag. */
-        for (braid_task *c = self; c->parent != NULL; c = c->parent)
-            braid__store_relaxed(&c->parent->inline_child, (uintptr_t)c);
+        for (braid_task *c = self; braid__parent(c) != NULL; c = braid__parent(c))
+            braid__store_relaxed(&braid__parent(c)->inline_child, (uintptr_t)c);
         braid__fence_seqcst();
     }
     if (braid__take_cancel(self))

@@ -828,7 +828,7 @@ static void run_entry(braid__worker *w, uintptr_t e)
         braid__store_relaxed(&w->n_stacks_live, braid__load_relaxed(&w->n_stacks_live) + 1);
         t->stack = s;
         t->fiber = &s->fiber;
-        t->parent = NULL;
+        braid__set_parent(t, NULL);
         t->escaped = false;
         braid__ctx_make(&t->ctx, s->fiber.lo, s->fiber.size, task_entry, t);
     }
