@@ -151,7 +151,11 @@ static void run_with_faults(unsigned kind, const char *what)
         braid__fault_arm(kind, n);
         braid_rt_opts o;
         braid_rt_opts_init(&o);
-        o.workers = 2;
+        /* One worker: the order of the library's allocations is then the
+         * same in every run, so "the n-th allocation" names the same one.
+         * (With 2 workers the order varies; one such run hung once in a
+         * fresh root, not reproduced here: under investigation.) */
+        o.workers = 1;
         braid_rt *rt = NULL;
         int err = braid_rt_new(&rt, &o);
         int status = 0;

@@ -153,7 +153,7 @@ static int64_t main_many(void *arg)
     return braid_now() - start;
 }
 
-Test(sleep, hundred_thousand_sleepers_all_woken_none_early, .timeout = 60)
+Test(sleep, hundred_thousand_sleepers_all_woken_none_early, .timeout = 150)
 {
     for (unsigned nw = 1; nw <= 2; nw++) {
         atomic_store(&early, 0);
@@ -165,8 +165,9 @@ Test(sleep, hundred_thousand_sleepers_all_woken_none_early, .timeout = 60)
         cr_assert_eq(atomic_load(&early), 0);
         /* Concurrency: one after another, 100,000 sleeps of 0-100 ms would
          * take about 5,000 s; together they take well under a second (the
-         * bound is loose for sanitizer builds on a loaded machine). */
-        cr_assert_lt(wall, 10000 * MS, "wall %lld ms", (long long)(wall / MS));
+         * bound is loose for sanitizer builds on a loaded machine: ASan
+         * took 10.3 s once in a fresh root). */
+        cr_assert_lt(wall, 60000 * MS, "wall %lld ms", (long long)(wall / MS));
         rt_done(rt);
     }
 }
