@@ -7,6 +7,7 @@
 #include <braid.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -69,6 +70,38 @@ static inline void spin_ms(double ms)
     double end = now_ms() + ms;
     while (now_ms() < end)
         ;
+}
+
+/* Helpers for a test's main coroutine (test_sync, test_io, test_pool). */
+
+/* Spawn fn(arg); the spawn must succeed. */
+static inline braid_task *spawn(braid_fn fn, void *arg)
+{
+    braid_task *t = NULL;
+    int err = braid_spawn(&t, fn, arg);
+    cr_assert_eq(err, 0, "braid_spawn: %s", braid_strerror(err));
+    return t;
+}
+
+/* Await t, expect status `want`, release it. */
+static inline void join(braid_task *t, int want)
+{
+    int st = braid_await(t, NULL);
+    cr_assert_eq(st, want, "task status %d (%s), expected %d", st, braid_strerror(st), want);
+    braid_task_release(t);
+}
+
+/* Yield until *counter reaches n (tasks announce that they are about to
+ * block); give up after 5 s. On one worker a task that announced has
+ * blocked by the time we run again; on two, callers sleep a little more
+ * where it matters. */
+static inline void wait_count(atomic_int *counter, int n)
+{
+    int64_t give_up = braid_now() + 5 * BRAID_SEC;
+    while (atomic_load(counter) < n) {
+        cr_assert_lt(braid_now(), give_up, "only %d of %d tasks arrived", atomic_load(counter), n);
+        cr_assert_eq(braid_yield(), 0);
+    }
 }
 
 #define ARG(x) ((void *)(intptr_t)(x))

@@ -80,30 +80,6 @@ static void run_main_1_and_2(braid_fn fn, void *arg)
         run_main(nw, fn, arg);
 }
 
-static braid_task *spawn(braid_fn fn, void *arg)
-{
-    braid_task *t = NULL;
-    int err = braid_spawn(&t, fn, arg);
-    cr_assert_eq(err, 0, "braid_spawn: %s", braid_strerror(err));
-    return t;
-}
-
-static void join(braid_task *t, int want)
-{
-    int st = braid_await(t, NULL);
-    cr_assert_eq(st, want, "task status %d (%s), expected %d", st, braid_strerror(st), want);
-    braid_task_release(t);
-}
-
-static void wait_count(atomic_int *counter, int n)
-{
-    int64_t give_up = braid_now() + 5 * SEC;
-    while (atomic_load(counter) < n) {
-        cr_assert_lt(braid_now(), give_up, "only %d of %d tasks arrived", atomic_load(counter), n);
-        cr_assert_eq(braid_yield(), 0);
-    }
-}
-
 /* Sleep (in a coroutine) until *flag is set; false after `ms`. */
 static bool await_flag(atomic_int *flag, int64_t ms)
 {
