@@ -35,6 +35,7 @@ bool braid__fault(unsigned kind)
 
 void braid__fault_arm(unsigned kinds, unsigned long n)
 {
+    /* Relaxed: published by the seq_cst store of the kinds that follows. */
     braid__store_relaxed(&fault_seen, 0);
     braid__store_relaxed(&fault_left, n);
     braid__store_seqcst(&fault_kinds, kinds); /* seq_cst: armed before the test goes on */
@@ -42,12 +43,13 @@ void braid__fault_arm(unsigned kinds, unsigned long n)
 
 void braid__fault_disarm(void)
 {
-    braid__store_seqcst(&fault_kinds, 0);
-    braid__store_relaxed(&fault_left, 0);
+    braid__store_seqcst(&fault_kinds, 0); /* seq_cst: off before the test goes on */
+    braid__store_relaxed(&fault_left, 0); /* relaxed: unread while the kinds are 0 */
 }
 
 unsigned long braid__fault_count(void)
 {
+    /* Relaxed: read by the test after the calls it counts have returned. */
     return (unsigned long)braid__load_relaxed(&fault_seen);
 }
 

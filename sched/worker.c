@@ -347,6 +347,8 @@ static bool park(braid__worker *w)
         }
     }
     if (in_epoll) {
+        /* Release store, then the seq_cst fence below that orders it
+         * before our load of park_word (the Dekker pair of wake_parked). */
         braid__store32_release(&w->park_epoll, 1);
         braid__fence_seqcst(); /* see wake_parked */
     }
@@ -367,7 +369,7 @@ static bool park(braid__worker *w)
         if (wake != INT64_MAX && braid__clock_ns() >= wake)
             break;
     }
-    if (in_epoll)
+    if (in_epoll) /* release: awake; a late unparker's extra interrupt is harmless */
         braid__store32_release(&w->park_epoll, 0);
     braid__trace(w, TEV_UNPARK, 0, 0);
     /* Relaxed: we are awake; armers treat 0 as "not parked". */
