@@ -236,8 +236,8 @@ static int write_trace(const char *path, unsigned workers, int sleepers, long n)
     err = braid_rt_block_on(rt, mixed, &m, NULL);
     /* The runtime's counters for the traced run, per worker and in all. */
     printf("\nstatistics of the traced run (braid_rt_worker_stats, braid_rt_stats):\n");
-    printf("%-7s %9s %9s %8s %8s %8s %7s %8s %7s %6s\n", "worker", "spawned", "started",
-           "inlined", "stolen", "stol-out", "parks", "wakeups", "timers", "deque");
+    printf("%-7s %9s %9s %8s %9s %8s %8s %7s %8s %7s %6s\n", "worker", "spawned", "started",
+           "inlined", "switches", "stolen", "stol-out", "parks", "wakeups", "timers", "deque");
     unsigned nw = (unsigned)braid_rt_workers(rt);
     braid_stats st;
     for (unsigned i = 0; i <= nw; i++) {
@@ -248,9 +248,10 @@ static int write_trace(const char *path, unsigned workers, int sleepers, long n)
         } else {
             braid_rt_stats(rt, &st);
         }
-        printf("%-7s %9llu %9llu %8llu %8llu %8llu %7llu %8llu %7llu %6llu\n", name,
+        printf("%-7s %9llu %9llu %8llu %9llu %8llu %8llu %7llu %8llu %7llu %6llu\n", name,
                (unsigned long long)st.spawned, (unsigned long long)st.started,
-               (unsigned long long)st.inlined, (unsigned long long)st.stolen,
+               (unsigned long long)st.inlined, (unsigned long long)st.switches,
+               (unsigned long long)st.stolen,
                (unsigned long long)st.stolen_out, (unsigned long long)st.parks,
                (unsigned long long)st.wakeups, (unsigned long long)st.timers_fired,
                (unsigned long long)st.max_deque);

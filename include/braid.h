@@ -595,7 +595,9 @@ typedef struct braid_stats {
     uint64_t wakeups;       /* parks ended by work (an unpark, or I/O) */
     uint64_t max_deque;     /* deepest a worker's deque was seen at a push (max) */
     uint64_t stack_bytes;   /* address space mapped for stacks (runtime-wide) */
-    uint64_t reserved[1];   /* room for growth; zero */
+    uint64_t switches;      /* coroutine entries: a worker switching into a
+                             * task, from its loop or by a direct hand-off */
+    uint64_t reserved[3];   /* room for growth; zero */
 } braid_stats;
 
 /* Fill *out with rt's counters. Any thread. Errors: -EINVAL (NULL). */

@@ -149,6 +149,9 @@ struct braid__worker {
     uint64_t rng;         /* victim choice */
     uint64_t urng;        /* braid_rand_u64 (splitmix64 state) */
     braid_task *cur;      /* innermost task running on this worker */
+    braid__aword n_switches; /* statistics (see below): switches into a
+                              * coroutine, here beside cur as the switch
+                              * paths touch this line anyway */
     int action;           /* set by a coroutine before it switches back */
     braid_task *action_task;
     bool searching;
@@ -214,7 +217,7 @@ static inline void braid__stat_max_depth(braid__worker *w, unsigned depth)
 static inline void stat_io_wait(braid__worker *w)
 {
     /* Relaxed load and store, no RMW: only the owning worker writes. */
-    braid__store_relaxed(&w->n_io_waits, braid__load_relaxed(&w->n_io_waits) + 1);
+    braid__inc_owned(&w->n_io_waits); /* only w writes it */
 }
 _Static_assert(offsetof(braid__worker, park_word) % BRAID__CACHELINE == 0, "shared line");
 

@@ -307,7 +307,7 @@ int braid_spawn(braid_task **out, braid_fn fn, void *arg)
     if (__builtin_expect(t == NULL, 0))
         return spawn_fail(out, -ENOMEM);
     /* Relaxed: the owner is the only writer of its counters. */
-    braid__store_relaxed(&w->n_spawned, braid__load_relaxed(&w->n_spawned) + 1);
+    braid__inc_owned(&w->n_spawned); /* only w writes it */
     braid__trace(w, TEV_SPAWN, (uintptr_t)t, 0);
     braid__push_start(w, t);
     if (out != NULL)
@@ -370,7 +370,7 @@ static void run_inline(braid__worker *w, braid_task *self, braid_task *t, bool e
     t->fiber = self->fiber;
     t->escaped = false;
     w->cur = t;
-    braid__store_relaxed(&w->n_inlined, braid__load_relaxed(&w->n_inlined) + 1);
+    braid__inc_owned(&w->n_inlined); /* only w writes it */
     int64_t r;
     /* Relaxed: a cancel that lands after this read is delivered at the
      * task's first waiting call instead. */
@@ -386,7 +386,7 @@ static void run_inline(braid__worker *w, braid_task *self, braid_task *t, bool e
         /* Nobody else holds or can get a reference: no flag can change.
          * Release: orders t->ret before DONE for a later acquire. */
         braid__store_release(&t->state, ST_DONE | REF_ONE);
-        braid__store_relaxed(&w->n_completed, braid__load_relaxed(&w->n_completed) + 1);
+        braid__inc_owned(&w->n_completed); /* only w writes it */
         return;
     }
     braid__task_complete(w, t);
@@ -496,7 +496,7 @@ int braid_await(braid_task *t, int64_t *result)
         t->fiber = self->fiber;
         t->escaped = false;
         w->cur = t;
-        braid__store_relaxed(&w->n_inlined, braid__load_relaxed(&w->n_inlined) + 1);
+        braid__inc_owned(&w->n_inlined); /* only w writes it */
         int64_t r = t->fn(t->arg);
         w = braid__worker_current(); /* t may have suspended and moved us */
         t->ret = r;
@@ -506,7 +506,7 @@ int braid_await(braid_task *t, int64_t *result)
                              1)) {
             /* Release: orders t->ret before DONE for a later acquire. */
             braid__store_release(&t->state, ST_DONE | REF_ONE);
-            braid__store_relaxed(&w->n_completed, braid__load_relaxed(&w->n_completed) + 1);
+            braid__inc_owned(&w->n_completed); /* only w writes it */
         } else {
             braid__task_complete(w, t);
         }
@@ -682,6 +682,7 @@ static void add_worker_stats(braid__worker *w, braid_stats *out)
         out->io_waits += braid__load_relaxed(&w->n_io_waits);
         out->stolen_out += braid__load_relaxed(&w->n_stolen_out);
         out->wakeups += braid__load_relaxed(&w->n_wakeups);
+        out->switches += braid__load_relaxed(&w->n_switches);
         uint64_t d = braid__load_relaxed(&w->n_max_depth);
         if (d > out->max_deque)
             out->max_deque = d;

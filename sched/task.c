@@ -268,7 +268,7 @@ void braid__task_complete(braid__worker *w, braid_task *t)
 {
     /* (Relaxed first read of the state below: the CAS loop re-validates.) */
     /* Relaxed load and store: only this worker writes its counter. */
-    braid__store_relaxed(&w->n_completed, braid__load_relaxed(&w->n_completed) + 1);
+    braid__inc_owned(&w->n_completed); /* only w writes it */
     uintptr_t st = braid__load_relaxed(&t->state);
     uintptr_t nw;
     for (;;) {

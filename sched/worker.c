@@ -78,8 +78,8 @@ __attribute__((noinline)) braid__worker *braid__worker_current(void)
 
 static inline void stat_inc(braid__aword *c)
 {
-    /* Relaxed load and store, no RMW: only the owning worker writes. */
-    braid__store_relaxed(c, braid__load_relaxed(c) + 1);
+    /* Only the owning worker writes; readers load it relaxed. */
+    braid__inc_owned(c);
 }
 
 /* ---- notify / park --------------------------------------------------- */
@@ -706,6 +706,7 @@ void braid__suspend(braid__worker *w, braid_task *self, int action)
         w->cur = next;
         braid__trace(w, TEV_END, (uintptr_t)self, 0);
         braid__trace(w, TEV_BEGIN, (uintptr_t)next, 0);
+        stat_inc(&w->n_switches);
         braid__switch(&self->ctx, &next->ctx, next->fiber, false);
     } else {
         w->action = action;
@@ -752,6 +753,7 @@ bool braid__yield_fast(braid__worker *w, braid_task *self)
     w->cur = next;
     braid__trace(w, TEV_END, (uintptr_t)self, 0);
     braid__trace(w, TEV_BEGIN, (uintptr_t)next, 0);
+    stat_inc(&w->n_switches);
     braid__switch(&self->ctx, &next->ctx, next->fiber, false);
     return true;
 }
@@ -827,7 +829,7 @@ static void run_entry(braid__worker *w, uintptr_t e)
             braid__task_complete(w, t);
             return;
         }
-        braid__store_relaxed(&w->n_stacks_live, braid__load_relaxed(&w->n_stacks_live) + 1);
+        braid__inc_owned(&w->n_stacks_live); /* only w writes it */
         t->stack = s;
         t->fiber = &s->fiber;
         braid__set_parent(t, NULL);
@@ -836,6 +838,7 @@ static void run_entry(braid__worker *w, uintptr_t e)
     }
     w->cur = t;
     braid__trace(w, TEV_BEGIN, (uintptr_t)t, 0);
+    stat_inc(&w->n_switches);
     braid__switch(&w->sched_ctx, &t->ctx, t->fiber, false);
     braid__trace(w, TEV_END, (uintptr_t)w->action_task, 0);
     after_switch(w);

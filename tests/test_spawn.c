@@ -633,3 +633,38 @@ Test(stats, max_deque_and_wakeups, .timeout = 10)
     cr_assert_geq(s.parks, 3);
     rt_done(rt);
 }
+
+static int64_t yield_n(void *arg)
+{
+    for (intptr_t i = 0; i < (intptr_t)arg; i++)
+        braid_yield();
+    return 0;
+}
+
+static int64_t two_yielders(void *arg)
+{
+    braid_task *t[2];
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(braid_spawn(&t[i], yield_n, arg), 0);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(braid_await(t[i], NULL), 0);
+        braid_task_release(t[i]);
+    }
+    return 0;
+}
+
+Test(stats, switches_count_every_entry_into_a_coroutine, .timeout = 10)
+{
+    braid_rt *rt = rt_make(1);
+    braid_stats a, b;
+    cr_assert_eq(braid_rt_stats(rt, &a), 0);
+    cr_assert_eq(braid_rt_block_on(rt, two_yielders, (void *)(intptr_t)1000, NULL), 0);
+    cr_assert_eq(braid_rt_stats(rt, &b), 0);
+    /* Two tasks yielding to each other 1000 times each: at least one entry
+     * per yield (a direct hand-off or a trip through the loop), and not
+     * wildly more (root, two starts, the awaits' wake-ups). */
+    uint64_t d = b.switches - a.switches;
+    cr_assert_geq(d, 2000, "switches %llu", (unsigned long long)d);
+    cr_assert_leq(d, 2100, "switches %llu", (unsigned long long)d);
+    rt_done(rt);
+}
