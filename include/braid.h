@@ -437,11 +437,19 @@ BRAID_API const char *braid_task_message(braid_task *t);
 /* ---- I/O ------------------------------------------------------------------- */
 
 /* Coroutines wait on file descriptors without blocking a worker: each
- * worker has an epoll instance, a waiting coroutine registers its fd there
- * (one-shot) and parks; whichever worker polls that instance wakes it, and
- * the woken coroutine may then be stolen like any ready task. Workers poll
- * while busy (every few dozen tasks), idle workers poll everyone's before
- * they sleep, and a worker sleeps in its own instance.
+ * worker has an epoll instance, a waiting coroutine's fd is registered
+ * there and the coroutine parks; whichever worker polls that instance
+ * wakes it, and the woken coroutine may then be stolen like any ready
+ * task. Workers poll while busy (every few dozen tasks), idle workers poll
+ * everyone's before they sleep, and a worker sleeps in its own instance.
+ *
+ * Sockets braid makes (braid_accept, braid_tcp_listen, braid_tcp_connect)
+ * are registered once, edge-triggered, at their first wait, and stay so
+ * until braid_close: no system call per wait, as in Tokio or Go. Close
+ * them with braid_close, never close(2): the registration would outlive
+ * the fd unseen, and a later fd with the same number could wait on it in
+ * vain. Any other fd is registered per wait (one-shot) and in no instance
+ * once the wait ends, so either close works for it.
  *
  * The verbs want non-blocking fds: the socket helpers and braid_accept
  * return them, braid_fd_nonblock sets the flag on others (a blocking fd
@@ -455,7 +463,8 @@ BRAID_API const char *braid_task_message(braid_task *t);
  * process is not killed),
  * -ETIMEDOUT (the deadline, absolute braid_now() ns, passed; BRAID_FOREVER
  * for none), -ECANCELED (the caller was cancelled: nothing was transferred
- * by that call, and the fd is left usable and registered nowhere), -EPERM
+ * by that call, and the fd is left usable; registered nowhere unless braid
+ * made it), -EPERM
  * (not called from a coroutine). */
 
 #define BRAID_READABLE 0x001u /* EPOLLIN */
@@ -491,7 +500,8 @@ BRAID_API int braid_accept(int lfd, struct sockaddr *addr, socklen_t *len, int64
  * unusable, close it), ... */
 BRAID_API int braid_connect(int fd, const struct sockaddr *addr, socklen_t len, int64_t deadline);
 /* Close fd, first waking every coroutine waiting on it (their calls return
- * -EBADF). Any thread. Returns close(2)'s status. */
+ * -EBADF), and end its registration. Any thread, any fd; required for the
+ * sockets braid made (see above). Returns close(2)'s status. */
 BRAID_API int braid_close(int fd);
 /* Set O_NONBLOCK on fd. */
 BRAID_API int braid_fd_nonblock(int fd);

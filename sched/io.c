@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -34,9 +35,19 @@ typedef struct fdslot {
     int home_epfd;    /* the instance the fd is registered in, -1: none */
     uint64_t home_id; /* that reactor's id (an epfd number can be reused) */
     braid__reactor *home;
-    bool counted;     /* counted in home->armed (has waiters) */
+    bool counted;     /* counted in home->armed (one-shot: has waiters;
+                       * persistent: registered) */
+    bool persistent;  /* braid made the fd: registered once, edge-triggered */
+    bool registered;  /* persistent and in home's instance */
+    uint32_t ready;   /* persistent: edges seen that no waiter took */
+    uint32_t tick;    /* persistent: deliveries so far (braid_wait_fd's check) */
     int fd;           /* its index in the table */
 } fdslot;
+
+/* Events of a persistent registration, and what a delivered edge leaves in
+ * `ready` for good (conditions, not edges). */
+#define PERSIST_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define STICKY_EVENTS (EPOLLERR | EPOLLHUP | EPOLLRDHUP)
 
 #define CHUNK_BITS 10
 #define CHUNK_SLOTS (1u << CHUNK_BITS)
@@ -196,6 +207,44 @@ fail:;
     return err;
 }
 
+/* With s->lock held: register a persistent fd, once, in its current home
+ * (a one-shot registration left from before it was adopted: modified in
+ * place) or else in r. */
+static int arm_persistent(fdslot *s, int fd, braid__reactor *r)
+{
+    struct epoll_event ev = {.events = PERSIST_EVENTS, .data.ptr = s};
+    if (s->home != NULL) {
+        if (epoll_ctl(s->home_epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+            goto done;
+        if (errno != ENOENT)
+            return -errno;
+        count_home(s, false);
+    }
+    s->home = r;
+    s->home_id = r->id;
+    s->home_epfd = r->epfd;
+    if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+        (errno != EEXIST || epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) != 0)) {
+        int err = -errno;
+        s->home = NULL;
+        s->home_id = 0;
+        s->home_epfd = -1;
+        return err;
+    }
+done:
+    s->registered = true;
+    count_home(s, true); /* polled while registered, waiters or not */
+    return 0;
+}
+
+/* What of `ready` answers a wait for events (edges it asked for, and the
+ * conditions that end any wait). */
+static uint32_t ready_for(uint32_t ready, uint32_t events)
+{
+    uint32_t want = events | EPOLLERR | EPOLLHUP | ((events & EPOLLIN) ? EPOLLRDHUP : 0);
+    return ready & want;
+}
+
 /* With s->lock held, the last waiter gone by deadline or cancel: take the
  * fd out of its instance. */
 static void disarm(fdslot *s, int fd)
@@ -208,7 +257,11 @@ static void disarm(fdslot *s, int fd)
     s->home_epfd = -1;
 }
 
-static int fd_wait(int fd, uint32_t events, int64_t deadline)
+/* Wait for events on fd. `retry`: the caller just got EAGAIN and will try
+ * its call again, so a persistent fd's recorded edge is answer enough (a
+ * stale one costs one more EAGAIN); braid_wait_fd, whose answer is the
+ * readiness itself, checks a recorded edge with poll(2) first. */
+static int fd_wait(int fd, uint32_t events, int64_t deadline, bool retry)
 {
     braid__worker *w = braid__worker_current();
     if (w == NULL || w->cur == NULL)
@@ -224,18 +277,46 @@ static int fd_wait(int fd, uint32_t events, int64_t deadline)
     fdwait n = {.task = self, .events = events};
     braid__store32_release(&n.done, 0); /* release: not shared yet; cheap */
     braid__spin_lock(&s->lock);
-    bool others = s->waiters != NULL;
-    n.next = s->waiters;
-    s->waiters = &n;
-    int err = arm(s, fd, &w->io, others);
+    int err;
+    if (s->persistent) {
+        /* Edge-triggered: an edge that came while nobody waited is in
+         * `ready`. Take it instead of sleeping through it. */
+        uint32_t hit = ready_for(s->ready, events);
+        while (hit != 0 && !retry) {
+            uint32_t tick = s->tick;
+            braid__spin_unlock(&s->lock);
+            struct pollfd p = {.fd = fd, .events = (short)events};
+            int k = poll(&p, 1, 0);
+            if (k != 0)
+                return k > 0 ? (int)(unsigned short)p.revents : -errno;
+            braid__spin_lock(&s->lock);
+            if (s->tick == tick) /* no edge since: the recorded one is stale */
+                s->ready &= ~events;
+            hit = ready_for(s->ready, events);
+        }
+        if (hit != 0) {
+            s->ready &= ~events; /* consumed; conditions stay */
+            braid__spin_unlock(&s->lock);
+            return (int)hit;
+        }
+        n.next = s->waiters;
+        s->waiters = &n;
+        err = s->registered ? 0 : arm_persistent(s, fd, &w->io);
+    } else {
+        bool others = s->waiters != NULL;
+        n.next = s->waiters;
+        s->waiters = &n;
+        err = arm(s, fd, &w->io, others);
+    }
     if (err != 0) {
         unlink_waiter(s, &n);
-        if (s->waiters == NULL)
+        if (s->waiters == NULL && !s->persistent)
             count_home(s, false);
         braid__spin_unlock(&s->lock);
         return err;
     }
-    count_home(s, true);
+    if (!s->persistent)
+        count_home(s, true);
     braid__spin_unlock(&s->lock);
     stat_io_wait(w);
     braid__trace(w, TEV_IOWAIT, (uint64_t)fd, events);
@@ -253,7 +334,9 @@ static int fd_wait(int fd, uint32_t events, int64_t deadline)
         }
         if (err != 0) {
             unlink_waiter(s, &n);
-            if (s->waiters == NULL)
+            if (s->persistent)
+                ; /* stays registered for all events: nothing to change */
+            else if (s->waiters == NULL)
                 disarm(s, fd);
             else
                 arm(s, fd, s->home, true); /* fewer events now */
@@ -278,16 +361,25 @@ static void wake_waiter(braid__worker *w, fdwait *n, uint32_t rev, int result)
 static unsigned deliver(braid__worker *w, fdslot *s, uint32_t ev)
 {
     unsigned woken = 0;
+    uint32_t taken = 0;
     bool all = (ev & (EPOLLERR | EPOLLHUP)) != 0;
     for (fdwait **p = &s->waiters; *p != NULL;) {
         fdwait *n = *p;
         if (all || (n->events & ev) != 0) {
             *p = n->next;
+            taken |= n->events;
             wake_waiter(w, n, ev & (n->events | EPOLLERR | EPOLLHUP), 0);
             woken++;
         } else {
             p = &n->next;
         }
+    }
+    if (s->persistent) {
+        /* Still registered (edge-triggered): keep what nobody took for the
+         * next wait, and the lasting conditions for every wait. */
+        s->ready |= (ev & ~taken) | (ev & STICKY_EVENTS);
+        s->tick++;
+        return woken;
     }
     /* One-shot: re-arm for those left; if that fails, they must not sleep
      * on, so they get the error. */
@@ -333,10 +425,37 @@ int braid__reactor_init(braid__reactor *r)
     return 0;
 }
 
+/* Forget every slot's registration in reactor r (being destroyed): a
+ * persistent fd would otherwise believe itself registered in an instance
+ * that no longer exists, and wait there forever. Runtime teardown only. */
+static void forget_reactor(braid__reactor *r)
+{
+    for (unsigned c = 0; c < MAX_FDS / CHUNK_SLOTS; c++) {
+        /* Acquire: pairs with the CAS that published the chunk. */
+        fdslot *chunk = (fdslot *)braid__load_acquire(&chunks[c]);
+        if (chunk == NULL)
+            continue;
+        for (unsigned i = 0; i < CHUNK_SLOTS; i++) {
+            fdslot *s = &chunk[i];
+            braid__spin_lock(&s->lock);
+            if (s->home_id == r->id) {
+                s->counted = false; /* r's count dies with it */
+                s->home = NULL;
+                s->home_id = 0;
+                s->home_epfd = -1;
+                s->registered = false;
+            }
+            braid__spin_unlock(&s->lock);
+        }
+    }
+}
+
 void braid__reactor_destroy(braid__reactor *r)
 {
-    if (r->epfd >= 0 && r->id != 0)
+    if (r->epfd >= 0 && r->id != 0) {
         reactor_unregister(r);
+        forget_reactor(r);
+    }
     if (r->efd >= 0)
         close(r->efd);
     if (r->epfd >= 0)
@@ -391,12 +510,27 @@ unsigned braid__reactor_poll(braid__worker *w, braid__reactor *r, int64_t timeou
     return woken;
 }
 
+void braid__io_adopt(int fd)
+{
+    fdslot *s = slot_of(fd, true);
+    if (s == NULL)
+        return; /* no memory for the table: the fd stays one-shot */
+    braid__spin_lock(&s->lock);
+    /* A new fd: whatever the slot says of an older fd with this number
+     * (closed without braid_close) is stale, except a registration, which
+     * arm_persistent checks with the kernel. */
+    s->persistent = true;
+    s->registered = false;
+    s->ready = 0;
+    braid__spin_unlock(&s->lock);
+}
+
 /* ---- verbs --------------------------------------------------------------- */
 
 int braid_wait_fd(int fd, unsigned events, int64_t deadline)
 {
     events &= BRAID_READABLE | BRAID_WRITABLE;
-    return fd_wait(fd, events, deadline);
+    return fd_wait(fd, events, deadline, false);
 }
 
 int braid_fd_nonblock(int fd)
@@ -415,7 +549,7 @@ static bool would_block(int e)
 /* Wait for ev on fd after an EAGAIN: 0 to retry, or the error. */
 static int again(int fd, uint32_t ev, int64_t deadline)
 {
-    int r = fd_wait(fd, ev, deadline);
+    int r = fd_wait(fd, ev, deadline, true);
     return r < 0 ? r : 0;
 }
 
@@ -543,8 +677,10 @@ int braid_accept(int lfd, struct sockaddr *addr, socklen_t *len, int64_t deadlin
 {
     for (;;) {
         int fd = accept4(lfd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd >= 0)
+        if (fd >= 0) {
+            braid__io_adopt(fd);
             return fd;
+        }
         if (errno == EINTR || errno == ECONNABORTED)
             continue;
         if (!would_block(errno))
@@ -561,7 +697,7 @@ int braid_connect(int fd, const struct sockaddr *addr, socklen_t len, int64_t de
         return 0;
     if (errno != EINPROGRESS && errno != EINTR)
         return -errno;
-    int r = fd_wait(fd, EPOLLOUT, deadline);
+    int r = fd_wait(fd, EPOLLOUT, deadline, false);
     if (r < 0)
         return r;
     int soerr = 0;
@@ -583,6 +719,8 @@ int braid_close(int fd)
             wake_waiter(w, n, 0, -EBADF);
         }
         disarm(s, fd);
+        s->persistent = s->registered = false;
+        s->ready = 0;
         /* Close under the slot's lock: a coroutine about to wait either
          * registered before (woken above) or arms after the close (its
          * epoll_ctl fails with EBADF). Closed after the unlock, a wait

@@ -5,7 +5,19 @@
  * when to poll (worker.c does) nor what a verb does with readiness (io.c's
  * verbs).
  *
- * Registration is one-shot and per wait: a coroutine that must wait adds
+ * Two kinds of registration. Fds braid made (accept, the TCP helpers:
+ * braid__io_adopt) are persistent: added once, edge-triggered for input
+ * and output, in the instance of the worker of their first wait (their
+ * home, for good), until braid_close. A delivered edge wakes the matching
+ * waiters and is otherwise kept in the slot's `ready` bits, which the next
+ * wait takes instead of sleeping (the verbs then retry their call; a stale
+ * bit costs one EAGAIN). Such a slot counts in its home's `armed` while
+ * registered. This saves the epoll_ctl of every wait and the re-homing of
+ * a connection whose task moved, the bulk of a keep-alive server's
+ * per-request system calls beyond read and write.
+ *
+ * Any other fd (the caller's own: it may close(2) it behind our back, and
+ * a new fd may then get its number) is registered one-shot, per wait: a coroutine that must wait adds
  * itself to the fd's slot and arms the fd (EPOLLONESHOT) in the epoll
  * instance of the worker it runs on, its "home", or in the current home if
  * other coroutines already wait on the fd. Whoever polls that instance
@@ -43,6 +55,9 @@ void braid__reactor_destroy(braid__reactor *r);
  * woken; *interrupted (if not NULL) is set when r's eventfd fired. */
 unsigned braid__reactor_poll(struct braid__worker *w, braid__reactor *r, int64_t timeout_ns,
                              bool *interrupted);
+/* fd was made by braid (braid_accept, the TCP helpers): register it once,
+ * edge-triggered, at its first wait, until braid_close. */
+void braid__io_adopt(int fd);
 /* Interrupt a sleep in r's instance (any thread). */
 void braid__reactor_interrupt(braid__reactor *r);
 

@@ -29,6 +29,7 @@
 
 #include "futex.h"
 #include "internal.h"
+#include "io.h"
 #include "spin.h"
 
 typedef struct job {
@@ -499,6 +500,7 @@ int braid_tcp_listen(const char *host, const char *port, int backlog, int *out)
                 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
             if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
                 listen(fd, backlog > 0 ? backlog : SOMAXCONN) == 0) {
+                braid__io_adopt(fd); /* registered once, until braid_close */
                 *out = fd;
                 err = 0;
                 break;
@@ -530,6 +532,7 @@ int braid_tcp_connect(const char *host, const char *port, int64_t deadline, int 
         if (err == 0) {
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            braid__io_adopt(fd); /* registered once, until braid_close */
             *out = fd;
             break;
         }

@@ -23,10 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-static atomic_long bodies, cancels_seen, failures, io_bytes;
+static atomic_long bodies, cancels_seen, failures, io_bytes, io_tcp_rounds;
 
 #define CHECK(c)                                                                         \
     do {                                                                                 \
@@ -367,25 +369,56 @@ static int64_t io_closer_body(void *arg)
     return r == -EBADF ? 0 : (r < 0 ? r : -EIO);
 }
 
-static int io_pair(int sv[2])
+/* A connected pair: a socketpair (fds of our own: registered per wait),
+ * or, with tcp, a loopback TCP connection made by braid (braid_tcp_listen,
+ * braid_tcp_connect and braid_accept: registered once, edge-triggered). */
+static int io_pair(int sv[2], bool tcp)
 {
-    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv);
+    if (!tcp)
+        return socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv);
+    int l, c;
+    int err = braid_tcp_listen("127.0.0.1", "0", 4, &l);
+    if (err != 0)
+        return err;
+    struct sockaddr_storage a;
+    socklen_t len = sizeof a;
+    char port[16];
+    err = getsockname(l, (struct sockaddr *)&a, &len) == 0 ? 0 : -errno;
+    if (err == 0) {
+        snprintf(port, sizeof port, "%u", (unsigned)ntohs(((struct sockaddr_in *)&a)->sin_port));
+        err = braid_tcp_connect("127.0.0.1", port, braid_now() + 10 * BRAID_SEC, &c);
+    }
+    if (err == 0) {
+        int s = braid_accept(l, NULL, NULL, braid_now() + 10 * BRAID_SEC);
+        if (s < 0) {
+            braid_close(c);
+            err = s;
+        } else {
+            sv[0] = c;
+            sv[1] = s;
+        }
+    }
+    braid_close(l);
+    return err;
 }
 
 static int64_t io_storm(void *arg)
 {
     uint64_t seed = (uint64_t)(uintptr_t)arg;
+    bool tcp = (seed >> 7) & 1; /* half the rounds over braid's own sockets */
+    if (tcp)
+        atomic_fetch_add(&io_tcp_rounds, 1);
     int echo[IO_ECHO][2], bulk[2], vic[IO_VICTIMS][2], clo[IO_CLOSERS][2];
     bool closed[IO_CLOSERS] = {false};
     for (int i = 0; i < IO_ECHO; i++)
-        CHECK(io_pair(echo[i]) == 0);
-    CHECK(io_pair(bulk) == 0);
+        CHECK(io_pair(echo[i], tcp) == 0);
+    CHECK(io_pair(bulk, tcp) == 0);
     int small = 4096;
     setsockopt(bulk[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
     for (int i = 0; i < IO_VICTIMS; i++)
-        CHECK(io_pair(vic[i]) == 0);
+        CHECK(io_pair(vic[i], tcp) == 0);
     for (int i = 0; i < IO_CLOSERS; i++)
-        CHECK(io_pair(clo[i]) == 0);
+        CHECK(io_pair(clo[i], tcp) == 0);
 
     braid_task *srv[IO_ECHO], *cli[IO_ECHO], *bw, *br, *vt[IO_VICTIMS], *ct[IO_CLOSERS];
     io_client_arg ca[IO_ECHO];
@@ -476,19 +509,19 @@ static int64_t io_storm(void *arg)
     braid_task_release(br);
 
     for (int i = 0; i < IO_ECHO; i++) {
-        close(echo[i][0]);
-        close(echo[i][1]);
+        braid_close(echo[i][0]);
+        braid_close(echo[i][1]);
     }
-    close(bulk[0]);
-    close(bulk[1]);
+    braid_close(bulk[0]);
+    braid_close(bulk[1]);
     for (int i = 0; i < IO_VICTIMS; i++) {
-        close(vic[i][0]);
-        close(vic[i][1]);
+        braid_close(vic[i][0]);
+        braid_close(vic[i][1]);
     }
     for (int i = 0; i < IO_CLOSERS; i++) {
         if (!closed[i])
-            close(clo[i][0]);
-        close(clo[i][1]);
+            braid_close(clo[i][0]);
+        braid_close(clo[i][1]);
     }
     return 0;
 }
@@ -535,8 +568,10 @@ int main(int argc, char **argv)
         else
             failed++;
     }
-    printf("stress_rt: %ld bodies run, %ld cancellations seen, %ld bytes echoed\n",
-           atomic_load(&bodies), atomic_load(&cancels_seen), atomic_load(&io_bytes));
+    printf("stress_rt: %ld bodies run, %ld cancellations seen, %ld bytes echoed (%ld I/O rounds "
+           "over TCP)\n",
+           atomic_load(&bodies), atomic_load(&cancels_seen), atomic_load(&io_bytes),
+           atomic_load(&io_tcp_rounds));
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
