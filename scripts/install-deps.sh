@@ -6,11 +6,17 @@
 # Doxygen for the API reference check; CMake for the pkg-config consumer test;
 # Relacy and Spin for the model checks (tests/models).
 # Benchmarks: oneTBB and g++ for the peer programs under perf/peers.
+# With --perf, also every peer's toolchain for perf/compare and
+# perf/io-compare: Go, Rust with Debian's Tokio crates, libomp, Boost.Fiber,
+# nginx and wrk.
 # Runs apt-get only when something is missing; needs root for that.
 set -euo pipefail
 
 pkgs=(meson ninja-build gcc g++ clang libclang-rt-14-dev pkg-config libatomic-ops-dev
       libcriterion-dev libtbb-dev python3 doxygen cmake relacy-dev spin)
+if [ "${1:-}" = "--perf" ]; then
+    pkgs+=(golang-go cargo rustc librust-tokio-dev libomp-dev libboost-fiber-dev nginx-light wrk)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

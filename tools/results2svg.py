@@ -26,6 +26,8 @@ def main():
         for r in csv.DictReader(f):
             if r["name"] in SKIP or r["impl"] in TWINS:
                 continue
+            if r.get("status", "ok") != "ok":  # out of memory, timed out: no bar
+                continue
             cells[(r["name"], int(r["workers"]), r["impl"])].append(float(r["median_ms"]))
     groups = collections.defaultdict(dict)
     for (name, w, impl), v in cells.items():

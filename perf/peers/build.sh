@@ -2,14 +2,15 @@
 # build.sh [DIR] - build the non-TBB peers of braid's benchmarks into DIR
 # (default /tmp/braid-peers), each only from Debian packages, skipping with a
 # message every peer whose toolchain is missing:
-#   Go goroutines      golang-go                 go_{fib,skynet,spawn,pingpong,sleeps}
+#   Go goroutines      golang-go                 go_{fib,skynet,spawn,pingpong,sleeps,mutex}
 #                                                go_{echo,http} (servers)
 #   Tokio              cargo rustc librust-tokio-dev
-#                                                tokio_{fib,skynet,spawn,pingpong,sleeps}
+#                                                tokio_{fib,skynet,spawn,pingpong,sleeps,mutex}
 #                                                tokio_{echo,http} (servers)
+#   Boost.Fiber        g++ libboost-fiber-dev    boost_{fib,skynet,spawn,pingpong,sleeps,mutex}
 #   OpenMP tasks       gcc (libgomp), clang + libomp-dev
 #                                                omp_{gomp,llvm}_{fib,skynet,spawn}
-#   Python asyncio     python3                   py/asyncio_{spawn,pingpong,sleeps}.py
+#   Python asyncio     python3                   py/asyncio_{spawn,pingpong,sleeps,mutex}.py
 #   nginx              nginx-light (or nginx)    nginx_http (launcher) + nginx/
 #   C epoll floor      gcc                       epoll_{echo,http} (servers),
 #                                                echo_client (load generator)
@@ -31,7 +32,7 @@ if [ -x "$GO" ]; then
         cd "$SRC/go" &&
         export GOPROXY=off GOTOOLCHAIN=local GOFLAGS='' GO111MODULE=on \
                GOCACHE="$DIR/.go-cache" GOPATH="$DIR/.go-path" &&
-        for w in fib skynet spawn pingpong sleeps echo http; do
+        for w in fib skynet spawn pingpong sleeps mutex echo http; do
             "$GO" build -o "$DIR/go_$w" "./$w" || exit 1
         done
     ); then ok go; else skip go "build failed"; fi
@@ -53,11 +54,25 @@ else
         cd "$DIR/tokio-src" &&
         CARGO_HOME="$DIR/.cargo-home" CARGO_TARGET_DIR="$DIR/tokio-target" RUSTC="$RUSTC" \
             "$CARGO" build --release --offline --quiet &&
-        for w in fib skynet spawn pingpong sleeps echo http; do
+        for w in fib skynet spawn pingpong sleeps mutex echo http; do
             cp "$DIR/tokio-target/release/tokio_$w" "$DIR/" || exit 1
         done
     ); then ok tokio; else skip tokio "build failed"; fi
 fi
+
+# Boost.Fiber: Debian's g++ and libboost-fiber-dev, -O2 as the oneTBB peers
+# (perf/peers/meson.build); scheduler and memory guard in boost/boost_common.hpp.
+CXX_BOOST=${CXX_BOOST:-g++}
+if ! command -v "$CXX_BOOST" >/dev/null 2>&1; then
+    skip boost-fiber "no $CXX_BOOST (apt-get install g++)"
+elif [ ! -f /usr/include/boost/fiber/all.hpp ]; then
+    skip boost-fiber "no /usr/include/boost/fiber (apt-get install libboost-fiber-dev)"
+elif (
+    for w in fib skynet spawn pingpong sleeps mutex; do
+        "$CXX_BOOST" -std=c++17 -O2 -pthread -o "$DIR/boost_$w" "$SRC/boost/boost_$w.cpp" \
+            -lboost_fiber -lboost_context || exit 1
+    done
+); then ok boost-fiber; else skip boost-fiber "$CXX_BOOST failed"; fi
 
 # OpenMP tasks: the same sources with libgomp (gcc) and libomp (clang).
 omp_build() { # impl compiler flags...

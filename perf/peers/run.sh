@@ -24,9 +24,9 @@ run1() { # program args...
 p=1
 while [ "$p" -le "$PASSES" ]; do
     echo "run.sh: pass $p/$PASSES" >&2
-    for w in fib skynet spawn pingpong sleeps; do
+    for w in fib skynet spawn pingpong sleeps mutex; do
         for t in $THREADS; do
-            for prog in go_$w tokio_$w omp_gomp_$w omp_llvm_$w; do
+            for prog in go_$w tokio_$w boost_$w omp_gomp_$w omp_llvm_$w; do
                 [ -x "$DIR/$prog" ] && run1 "$DIR/$prog" -t "$t"
             done
             py="$DIR/py/asyncio_$w.py"
