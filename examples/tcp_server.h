@@ -23,6 +23,7 @@
 static int lfd = -1;
 static long max_conns = -1;           /* -n */
 static atomic_long conns_done;
+static braid_event *all_done;          /* -n: set when the last connection ends */
 static const char *server_name, *server_port;
 static braid_fn server_conn;
 
@@ -31,7 +32,7 @@ static void tcp_server_done(int fd)
 {
     braid_close(fd);
     if (atomic_fetch_add(&conns_done, 1) + 1 == max_conns)
-        braid_close(lfd); /* wakes the accept loop with -EBADF */
+        braid_event_set(all_done); /* the accept loop waits for it */
 }
 
 static int64_t accept_loop(void *arg)
@@ -55,13 +56,18 @@ static int64_t accept_loop(void *arg)
         }
         accepted++;
     }
-    return 0; /* -n: the runtime ends when the last connection's task does */
+    /* -n: every connection accepted. Returning now would end the runtime
+     * and cancel those still being served: wait for the last to end. */
+    return braid_event_wait(all_done);
 }
 
 static int64_t main_task(void *arg)
 {
     const char **hp = arg;
-    int err = braid_tcp_listen(hp[0], hp[1], 4096, &lfd);
+    int err = braid_event_new(&all_done);
+    if (err != 0)
+        return err;
+    err = braid_tcp_listen(hp[0], hp[1], 4096, &lfd);
     if (err != 0) {
         fprintf(stderr, "%s: listen on %s:%s: %s\n", server_name, hp[0] ? hp[0] : "*", hp[1],
                 braid_strerror(err));
@@ -79,6 +85,8 @@ static int64_t main_task(void *arg)
         return err;
     err = braid_await(t, NULL);
     braid_task_release(t);
+    braid_close(lfd);
+    braid_event_free(all_done);
     return err;
 }
 

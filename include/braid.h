@@ -66,7 +66,10 @@ typedef struct braid_rt_opts {
     unsigned workers;
     /* Usable bytes of each coroutine stack, rounded up to whole pages;
      * 0 means BRAID_DEFAULT_STACK. Below BRAID_MIN_STACK or above
-     * BRAID_MAX_STACK is -EINVAL. */
+     * BRAID_MAX_STACK is -EINVAL. Below each stack lies a 64 KiB guard
+     * (address space only): running into it is reported (see
+     * no_overflow_handler). A single frame larger than the guard could
+     * step over it; build such code with -fstack-clash-protection. */
     size_t stack_size;
     /* Nonzero: pin worker i to the i-th CPU of the process's affinity set. */
     int pin_workers;
@@ -113,7 +116,9 @@ BRAID_API void braid_rt_opts_init(braid_rt_opts *o);
  * o may be NULL (defaults). On success *out holds the runtime (owned by the
  * caller, freed with braid_rt_free).
  * Errors: -EINVAL (out NULL, bad option), -ENOMEM, -EAGAIN (the system
- * refused a thread). Thread-safe; several runtimes may coexist. */
+ * refused a thread), -EMFILE / -ENFILE (no fd left for a worker's epoll
+ * instance or eventfd; nothing is leaked). Thread-safe; several runtimes
+ * may coexist. */
 BRAID_API int braid_rt_new(braid_rt **out, const braid_rt_opts *o);
 
 /* Run fn(arg) as a task on rt and block the calling thread until it ends.
@@ -189,9 +194,11 @@ BRAID_API int braid_join(braid_task *t, int64_t *result, int64_t deadline);
  * return value. If t has not started, the caller runs it at once on its own
  * stack ("inline"), so fork-join code costs no stack and no switch per task.
  * The reference to t is not consumed.
+ * If the caller is cancelled while it waits, the cancellation passes on to
+ * t (as asyncio's await does; braid_shield does not) and the caller keeps
+ * waiting for t, then returns t's status (-ECANCELED if t took it).
  * Errors of the call itself: -EINVAL (t NULL), -EPERM (not in a coroutine),
- * -EDEADLK (t is the caller, or a task the caller is running inline),
- * -ECANCELED (the caller was cancelled while waiting; t keeps running). */
+ * -EDEADLK (t is the caller, or a task the caller is running inline). */
 BRAID_API int braid_await(braid_task *t, int64_t *result);
 
 /* Let other ready tasks run, then continue (asyncio.sleep(0)). Tasks that
@@ -446,9 +453,10 @@ BRAID_API const char *braid_task_message(braid_task *t);
  * Sockets braid makes (braid_accept, braid_tcp_listen, braid_tcp_connect)
  * are registered once, edge-triggered, at their first wait, and stay so
  * until braid_close: no system call per wait, as in Tokio or Go. Close
- * them with braid_close, never close(2): the registration would outlive
- * the fd unseen, and a later fd with the same number could wait on it in
- * vain. Any other fd is registered per wait (one-shot) and in no instance
+ * them with braid_close: after close(2) the registration outlives the fd
+ * unseen until a wait re-checks it (10 ms into a wait, then at doubling
+ * intervals up to 1 s), so a later fd with the same number may wake that
+ * late. Any other fd is registered per wait (one-shot) and in no instance
  * once the wait ends, so either close works for it.
  *
  * The verbs want non-blocking fds: the socket helpers and braid_accept

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -257,6 +258,31 @@ static void disarm(fdslot *s, int fd)
     s->home_epfd = -1;
 }
 
+/* A wait on a persistent fd that needed no system call confirms, after
+ * CHECK_FIRST_NS and then at doubling intervals up to CHECK_MAX_NS, that
+ * the registration still exists (see recheck). A wait that ends sooner,
+ * as in a busy server, pays only for the timer. */
+#define CHECK_FIRST_NS (10 * 1000 * 1000LL)
+#define CHECK_MAX_NS (1000 * 1000 * 1000LL)
+
+/* With s->lock held: 0 if fd's persistent registration is (again) in
+ * place, or the error to return (-EBADF: fd is closed). */
+static int recheck(fdslot *s, int fd, braid__worker *w)
+{
+    struct epoll_event ev = {.events = PERSIST_EVENTS, .data.ptr = s};
+    if (s->registered && epoll_ctl(s->home_epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+        return 0;
+    if (errno == EBADF)
+        return -EBADF;
+    /* ENOENT: the fd was closed with close(2) and its number reused. */
+    s->registered = false;
+    count_home(s, false);
+    s->home = NULL;
+    s->home_id = 0;
+    s->home_epfd = -1;
+    return arm_persistent(s, fd, &w->io);
+}
+
 /* Wait for events on fd. `retry`: the caller just got EAGAIN and will try
  * its call again, so a persistent fd's recorded edge is answer enough (a
  * stale one costs one more EAGAIN); braid_wait_fd, whose answer is the
@@ -274,10 +300,30 @@ static int fd_wait(int fd, uint32_t events, int64_t deadline, bool retry)
     braid_task *self = w->cur;
     if (braid__take_cancel(self))
         return -ECANCELED;
+    if (deadline != BRAID_FOREVER && deadline <= braid_now()) {
+        /* Already past: readiness now, or the timeout (no registration).
+         * epoll refuses regular files and directories (-EPERM), poll(2)
+         * calls them ready: keep epoll's answer. */
+        struct stat st;
+        if (fstat(fd, &st) != 0)
+            return -errno;
+        if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+            return -EPERM;
+        struct pollfd p = {.fd = fd, .events = (short)events};
+        int k = poll(&p, 1, 0);
+        if (k < 0)
+            return -errno;
+        if (k == 0)
+            return -ETIMEDOUT;
+        if (p.revents & POLLNVAL)
+            return -EBADF;
+        return (int)(unsigned short)p.revents;
+    }
     fdwait n = {.task = self, .events = events};
     braid__store32_release(&n.done, 0); /* release: not shared yet; cheap */
     braid__spin_lock(&s->lock);
-    int err;
+    int err = 0;
+    int64_t check_at = BRAID_FOREVER; /* when to confirm a persistent registration */
     if (s->persistent) {
         /* Edge-triggered: an edge that came while nobody waited is in
          * `ready`. Take it instead of sleeping through it. */
@@ -301,7 +347,10 @@ static int fd_wait(int fd, uint32_t events, int64_t deadline, bool retry)
         }
         n.next = s->waiters;
         s->waiters = &n;
-        err = s->registered ? 0 : arm_persistent(s, fd, &w->io);
+        if (s->registered) /* no system call: check it now and then (below) */
+            check_at = braid_now() + CHECK_FIRST_NS;
+        else
+            err = arm_persistent(s, fd, &w->io);
     } else {
         bool others = s->waiters != NULL;
         n.next = s->waiters;
@@ -321,7 +370,7 @@ static int fd_wait(int fd, uint32_t events, int64_t deadline, bool retry)
     stat_io_wait(w);
     braid__trace(w, TEV_IOWAIT, (uint64_t)fd, events);
     for (;;) {
-        err = braid__park(&w, self, deadline);
+        err = braid__park(&w, self, check_at < deadline ? check_at : deadline);
         /* Acquire: pairs with the waker's release store after its wake. */
         if (err == 0 && braid__load32_acquire(&n.done))
             return n.result != 0 ? n.result : (int)n.revents;
@@ -331,6 +380,21 @@ static int fd_wait(int fd, uint32_t events, int64_t deadline, bool retry)
             if (err == -ECANCELED)
                 braid__rearm_cancel(self);
             return n.result != 0 ? n.result : (int)n.revents;
+        }
+        if (err == -ETIMEDOUT && check_at < deadline) {
+            /* Our own check, not the caller's deadline: is the fd still
+             * registered? Only a close(2) behind braid's back (braid.h)
+             * ends a persistent registration unseen, and a new fd with the
+             * same number would then wait here for ever. MOD also re-arms
+             * the edge for what is ready now. */
+            err = recheck(s, fd, w);
+            if (err == 0) {
+                braid__spin_unlock(&s->lock);
+                int64_t gap = (check_at - braid_now()) * 2;
+                check_at = braid_now() +
+                           (gap < CHECK_FIRST_NS ? CHECK_FIRST_NS : gap > CHECK_MAX_NS ? CHECK_MAX_NS : gap);
+                continue;
+            }
         }
         if (err != 0) {
             unlink_waiter(s, &n);

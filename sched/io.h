@@ -14,7 +14,10 @@
  * bit costs one EAGAIN). Such a slot counts in its home's `armed` while
  * registered. This saves the epoll_ctl of every wait and the re-homing of
  * a connection whose task moved, the bulk of a keep-alive server's
- * per-request system calls beyond read and write.
+ * per-request system calls beyond read and write. Since close(2) behind
+ * braid's back would end such a registration unseen, a wait that relied
+ * on it re-checks it with epoll_ctl after 10 ms and then at doubling
+ * intervals (io.c, recheck).
  *
  * Any other fd (the caller's own: it may close(2) it behind our back, and
  * a new fd may then get its number) is registered one-shot, per wait: a coroutine that must wait adds

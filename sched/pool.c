@@ -348,13 +348,19 @@ static int64_t run_fileop(void *arg)
     ssize_t r = -1;
     switch (o->op) {
     case 0:
-        r = open(o->path, o->flags | O_CLOEXEC, (mode_t)o->mode);
+        do
+            r = open(o->path, o->flags | O_CLOEXEC, (mode_t)o->mode);
+        while (r < 0 && errno == EINTR);
         break;
     case 1:
-        r = o->off < 0 ? read(o->fd, o->buf, o->n) : pread(o->fd, o->buf, o->n, (off_t)o->off);
+        do
+            r = o->off < 0 ? read(o->fd, o->buf, o->n) : pread(o->fd, o->buf, o->n, (off_t)o->off);
+        while (r < 0 && errno == EINTR);
         break;
     case 2:
-        r = o->off < 0 ? write(o->fd, o->buf, o->n) : pwrite(o->fd, o->buf, o->n, (off_t)o->off);
+        do
+            r = o->off < 0 ? write(o->fd, o->buf, o->n) : pwrite(o->fd, o->buf, o->n, (off_t)o->off);
+        while (r < 0 && errno == EINTR);
         break;
     default:
         r = close(o->fd);

@@ -220,7 +220,9 @@ int braid_rt_shutdown(braid_rt *rt, int64_t deadline, size_t *running, int repor
         return -ECHILD;
     /* Seq_cst: as in braid_rt_free. */
     braid__store_seqcst(&rt->closing, 1);
-    uintptr_t left;
+    uintptr_t left = live_tasks(rt);
+    if (left != 0)
+        braid__cancel_all(rt); /* at least once, whatever the deadline */
     while ((left = live_tasks(rt)) != 0 && braid__clock_ns() < deadline) {
         braid__cancel_all(rt);
         struct timespec ts = {0, 1000000};
@@ -381,6 +383,7 @@ static void run_inline(braid__worker *w, braid_task *self, braid_task *t, bool e
     w = braid__worker_current(); /* t may have suspended and moved us */
     t->ret = r;
     w->cur = self;
+    braid__set_parent(t, NULL); /* no stale parent link once it ended */
     if (exclusive && !t->escaped &&
         braid__load_relaxed(&t->state) == (ST_RUNNING | 2 * REF_ONE)) {
         /* Nobody else holds or can get a reference: no flag can change.
@@ -501,6 +504,7 @@ int braid_await(braid_task *t, int64_t *result)
         w = braid__worker_current(); /* t may have suspended and moved us */
         t->ret = r;
         w->cur = self;
+        braid__set_parent(t, NULL); /* no stale parent link once it ended */
         if (__builtin_expect(!t->escaped &&
                                  braid__load_relaxed(&t->state) == (ST_RUNNING | 2 * REF_ONE),
                              1)) {

@@ -38,6 +38,14 @@ size_t braid__stack_round(size_t size)
     return (size + pg - 1) & ~(pg - 1);
 }
 
+/* Guard below each stack: 64 KiB, so that a frame up to that size cannot
+ * step over it (MADV_GUARD_INSTALL costs no memory). */
+static size_t guard_size(void)
+{
+    size_t g = (size_t)64 * 1024;
+    return g > page_size() ? g : page_size();
+}
+
 static size_t header_room(void)
 {
     return (sizeof(braid__stack) + 63) & ~(size_t)63;
@@ -47,7 +55,7 @@ void braid__stack_source_init(braid__stack_source *src, size_t size)
 {
     pthread_mutex_init(&src->lock, NULL);
     src->size = size;
-    src->stride = braid__stack_round(page_size() + size + header_room());
+    src->stride = braid__stack_round(guard_size() + size + header_room());
     src->regions = NULL;
     src->mapped = 0;
     src->dirty = NULL;
@@ -59,7 +67,7 @@ void braid__stack_source_init(braid__stack_source *src, size_t size)
 
 static braid__stack *slice(braid__stack_source *src, char *base)
 {
-    size_t pg = page_size();
+    size_t pg = guard_size();
     braid__stack *s = (braid__stack *)(base + src->stride - header_room());
     s->next = NULL;
     s->base = base;
@@ -79,7 +87,6 @@ static braid__stack *slice(braid__stack_source *src, char *base)
  * if the kernel refused. */
 static struct region *carve(braid__stack_source *src)
 {
-    size_t pg = page_size();
     struct region *r = braid__malloc(sizeof *r);
     if (r == NULL)
         return NULL;
@@ -102,14 +109,14 @@ static struct region *carve(braid__stack_source *src)
         char *base = r->map + (size_t)i * src->stride;
         int ok = -1;
         if (!use_mprotect) {
-            ok = madvise(base, pg, MADV_GUARD_INSTALL);
+            ok = madvise(base, guard_size(), MADV_GUARD_INSTALL);
             if (ok != 0 && errno == EINVAL) { /* an older kernel */
                 use_mprotect = true;
                 braid__store_relaxed(&src->mprotect_guards, 1); /* relaxed: see above */
             }
         }
         if (use_mprotect)
-            ok = mprotect(base, pg, PROT_NONE);
+            ok = mprotect(base, guard_size(), PROT_NONE);
         if (ok != 0) { /* could not guard: give up on this region */
             munmap(r->map, r->len);
             braid__free(r);
@@ -204,6 +211,10 @@ braid__stack *braid__stack_get(braid__stack_pool *p)
         return NULL;
     p->head = s->next;
     p->count--;
+    /* The next stack's header sits on a page of its own, cold when tasks
+     * start in a burst (a spawn loop): fetch it while this one runs. */
+    if (p->head != NULL)
+        __builtin_prefetch(p->head, 1);
     return s;
 }
 

@@ -148,8 +148,12 @@ int braid_waitset_next(braid_waitset *ws, int64_t deadline, size_t *index)
         if (ws->delivered == ws->n)
             return -ENOENT;
         int err = braid__park(&w, ws->owner, deadline);
-        if (err != 0 && !ws_collect(ws))
-            return err;
+        if (err != 0) {
+            if (!ws_collect(ws))
+                return err;
+            if (err == -ECANCELED)
+                braid__rearm_cancel(ws->owner); /* a completion won: not lost */
+        }
     }
 }
 
