@@ -116,6 +116,8 @@ struct braid_task {
     bool detached;       /* spawned without a handle */
     braid__a32 retrieved; /* its status was observed (await, gather, ...) */
     braid_task *qnext;   /* link in owner-private FIFOs and free lists */
+    void (*arg_free)(void *); /* frees arg when the task is freed, whether
+                               * its body ran or not (NULL in free tasks) */
     braid__waiter *waiters; /* guarded by WLOCK */
     braid_rt *rt;
     /* The task running inline on our stack that last parked (ours or
@@ -309,6 +311,10 @@ bool braid__yield_fast(braid__worker *w, braid_task *self);
  * (-ETIMEDOUT; BRAID_FOREVER: none) or it is cancelled (-ECANCELED, also
  * checked before suspending). *wp is updated: the task may move. */
 int braid__park(braid__worker **wp, braid_task *self, int64_t deadline);
+/* braid_rt_spawn whose task owns arg: arg_free(arg) runs when the task is
+ * freed, also if it was cancelled before its body ran. */
+int braid__rt_spawn_owning(braid_rt *rt, braid_task **out, braid_fn fn, void *arg,
+                           void (*arg_free)(void *));
 
 /* A timer with this deadline became the earliest of its heap: make sure
  * some parked worker wakes for it (worker.c, park protocol step 6). */
@@ -347,7 +353,7 @@ static inline braid_task *braid__task_alloc_fast(braid_rt *rt, braid__worker *w)
 static inline void braid__task_free_fast(braid_rt *rt, braid__worker *w, braid_task *t)
 {
     if (__builtin_expect(w == NULL || w->rt != rt || w->nfree >= LOCAL_FREE_MAX ||
-                             t->msg != NULL || t->ret < 0, 0)) {
+                             t->msg != NULL || t->ret < 0 || t->arg_free != NULL, 0)) {
         braid__task_free(rt, w, t);
         return;
     }

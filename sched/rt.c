@@ -296,9 +296,10 @@ static int spawn_fail(braid_task **out, int err)
     return err;
 }
 
-int braid_spawn(braid_task **out, braid_fn fn, void *arg)
+static inline __attribute__((always_inline)) int spawn_here(braid__worker *w, braid_task **out,
+                                                            braid_fn fn, void *arg,
+                                                            void (*arg_free)(void *))
 {
-    braid__worker *w = braid__worker_here();
     if (__builtin_expect(fn == NULL, 0))
         return spawn_fail(out, -EINVAL);
     if (__builtin_expect(w == NULL, 0))
@@ -308,6 +309,8 @@ int braid_spawn(braid_task **out, braid_fn fn, void *arg)
     braid_task *t = task_new(w->rt, w, fn, arg, out != NULL);
     if (__builtin_expect(t == NULL, 0))
         return spawn_fail(out, -ENOMEM);
+    if (arg_free != NULL) /* a constant NULL in braid_spawn: no code */
+        t->arg_free = arg_free; /* published by the push's release */
     /* Relaxed: the owner is the only writer of its counters. */
     braid__inc_owned(&w->n_spawned); /* only w writes it */
     braid__trace(w, TEV_SPAWN, (uintptr_t)t, 0);
@@ -317,7 +320,13 @@ int braid_spawn(braid_task **out, braid_fn fn, void *arg)
     return 0;
 }
 
-int braid_rt_spawn(braid_rt *rt, braid_task **out, braid_fn fn, void *arg)
+int braid_spawn(braid_task **out, braid_fn fn, void *arg)
+{
+    return spawn_here(braid__worker_here(), out, fn, arg, NULL);
+}
+
+int braid__rt_spawn_owning(braid_rt *rt, braid_task **out, braid_fn fn, void *arg,
+                           void (*arg_free)(void *))
 {
     if (out != NULL)
         *out = NULL;
@@ -325,7 +334,7 @@ int braid_rt_spawn(braid_rt *rt, braid_task **out, braid_fn fn, void *arg)
         return -EINVAL;
     braid__worker *w = braid__worker_current();
     if (w != NULL && w->rt == rt)
-        return braid_spawn(out, fn, arg);
+        return spawn_here(braid__worker_here(), out, fn, arg, arg_free);
     if (foreign_process(rt))
         return -ECHILD;
     if (closing(rt))
@@ -333,6 +342,7 @@ int braid_rt_spawn(braid_rt *rt, braid_task **out, braid_fn fn, void *arg)
     braid_task *t = task_new(rt, NULL, fn, arg, out != NULL);
     if (t == NULL)
         return -ENOMEM;
+    t->arg_free = arg_free; /* published by the injection's release */
     /* Acq_rel RMW (any thread may spawn from outside): counted before the
      * task can run, so the live total never goes negative. */
     braid__fetch_add(&rt->foreign_spawned, 1);
@@ -341,12 +351,18 @@ int braid_rt_spawn(braid_rt *rt, braid_task **out, braid_fn fn, void *arg)
         braid__fetch_add(&rt->foreign_spawned, (uintptr_t)-1);
         /* Relaxed: the task was never published. */
         braid__store_relaxed(&t->state, ST_FREE);
+        t->arg_free = NULL; /* the caller keeps arg on failure */
         braid__task_free(rt, NULL, t);
         return err;
     }
     if (out != NULL)
         *out = t;
     return 0;
+}
+
+int braid_rt_spawn(braid_rt *rt, braid_task **out, braid_fn fn, void *arg)
+{
+    return braid__rt_spawn_owning(rt, out, fn, arg, NULL);
 }
 
 int braid__status_of(braid_task *t, int64_t *result)

@@ -159,6 +159,10 @@ void braid__task_free(braid_rt *rt, braid__worker *w, braid_task *t)
         braid__free(t->msg);
         t->msg = NULL;
     }
+    if (__builtin_expect(t->arg_free != NULL, 0)) {
+        t->arg_free(t->arg);
+        t->arg_free = NULL;
+    }
     if (w != NULL && w->rt == rt) {
         t->qnext = w->free;
         w->free = t;

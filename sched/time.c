@@ -105,10 +105,11 @@ typedef struct callback {
     int64_t deadline; /* INT64_MIN: as soon as possible */
 } callback;
 
+/* The record belongs to the task (braid__rt_spawn_owning): freed with it,
+ * also when it is cancelled before it runs. */
 static int64_t run_callback(void *arg)
 {
     callback c = *(callback *)arg;
-    braid__free(arg);
     if (c.deadline != INT64_MIN) {
         int err = braid_sleep_until(c.deadline);
         if (err != 0)
@@ -131,7 +132,7 @@ static int schedule(braid_rt *rt, braid_task **out, void (*fn)(void *), void *ar
     c->fn = fn;
     c->arg = arg;
     c->deadline = deadline;
-    int err = braid_rt_spawn(rt, out, run_callback, c);
+    int err = braid__rt_spawn_owning(rt, out, run_callback, c, braid__free);
     if (err != 0)
         braid__free(c);
     return err;

@@ -8,7 +8,8 @@
 #      Criterion aborts under TSan, so these are plain executables);
 #   5. model checks: the deque in Relacy, the park/unpark, task-state and
 #      timer protocols in Spin, each with broken twins that must be caught;
-#   6. the ABI check against the last release tag (skipped until one exists).
+#   6. the libFuzzer harness (tests/fuzz), 10^7 executions;
+#   7. the ABI check against the last release tag (skipped until one exists).
 # Prints one summary line per stage and a final "N passed, N failed" line;
 # exits non-zero on any failure. Build directories: build/, build-asan/,
 # build-ucontext/, build-tsan/ (reused when present).
@@ -95,6 +96,12 @@ script_stage() { # name, script...
 }
 script_stage relacy bash tests/models/run-relacy.sh
 [ -f tests/models/run-spin.sh ] && script_stage spin bash tests/models/run-spin.sh
+# libFuzzer (clang, ASan+UBSan): 10^7 API sequences on one worker, about 8
+# minutes on 2 cores. Three groups of operations are left out until the
+# harness's model follows the library's fixed cancellation semantics
+# (tests/fuzz/README.md): callbacks, cancels racing a wait's completions,
+# cancels of inline chains. storm_cancel and test_faults cover those.
+FUZZ_AVOID=${FUZZ_AVOID-callbacks,wait-cancel,inline-cancel} script_stage fuzz bash tests/fuzz/run-fuzz.sh
 
 # ABI: once a release is tagged (v*), the shared library must stay
 # compatible with it (abidiff from abigail-tools). Skipped until then.
