@@ -24,6 +24,10 @@ enum {
     BRAID__FAULT_MMAP = 2,   /* a stack region */
     BRAID__FAULT_THREAD = 4, /* a worker or pool thread */
     BRAID__FAULT_FD = 8,     /* epoll instance, eventfd */
+    BRAID__FAULT_SYSCALL = 16, /* reactor and socket calls, each failing as it
+                                * can in life: epoll_ctl ENOMEM, epoll_wait
+                                * EINTR, read/write/recv/send EINTR, accept4
+                                * and socket EMFILE */
 };
 
 void *braid__malloc(size_t n);

@@ -15,8 +15,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "internal.h"
 #include "spin.h"
+
+/* epoll_ctl to add or modify, through the fault injector (alloc.h): the
+ * kernel may refuse with ENOMEM, and every caller must cope. */
+static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+    if (braid__fault(BRAID__FAULT_SYSCALL)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return epoll_ctl(epfd, op, fd, ev);
+}
+
+/* An injected EINTR before a system call that braid retries on EINTR. */
+static bool eintr(void)
+{
+    if (braid__fault(BRAID__FAULT_SYSCALL)) {
+        errno = EINTR;
+        return true;
+    }
+    return false;
+}
 
 /* ---- the fd table ------------------------------------------------------ */
 
@@ -171,7 +193,7 @@ static int arm(fdslot *s, int fd, braid__reactor *r, bool others)
 {
     struct epoll_event ev = {.events = wanted(s) | EPOLLONESHOT, .data.ptr = s};
     if (others && s->home != NULL) {
-        if (epoll_ctl(s->home_epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+        if (ctl(s->home_epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
             return 0;
         if (errno != ENOENT)
             return -errno;
@@ -188,17 +210,17 @@ static int arm(fdslot *s, int fd, braid__reactor *r, bool others)
         s->home = r;
         s->home_id = r->id;
         s->home_epfd = r->epfd;
-        if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+        if (ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
             return 0;
         if (errno != EEXIST)
             goto fail;
-        if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+        if (ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
             return 0;
         goto fail;
     }
-    if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+    if (ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
         return 0;
-    if (errno == ENOENT && epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+    if (errno == ENOENT && ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
         return 0; /* the fd was closed and its number reused since */
 fail:;
     int err = -errno;
@@ -215,7 +237,7 @@ static int arm_persistent(fdslot *s, int fd, braid__reactor *r)
 {
     struct epoll_event ev = {.events = PERSIST_EVENTS, .data.ptr = s};
     if (s->home != NULL) {
-        if (epoll_ctl(s->home_epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+        if (ctl(s->home_epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
             goto done;
         if (errno != ENOENT)
             return -errno;
@@ -224,8 +246,8 @@ static int arm_persistent(fdslot *s, int fd, braid__reactor *r)
     s->home = r;
     s->home_id = r->id;
     s->home_epfd = r->epfd;
-    if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
-        (errno != EEXIST || epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) != 0)) {
+    if (ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+        (errno != EEXIST || ctl(r->epfd, EPOLL_CTL_MOD, fd, &ev) != 0)) {
         int err = -errno;
         s->home = NULL;
         s->home_id = 0;
@@ -270,7 +292,7 @@ static void disarm(fdslot *s, int fd)
 static int recheck(fdslot *s, int fd, braid__worker *w)
 {
     struct epoll_event ev = {.events = PERSIST_EVENTS, .data.ptr = s};
-    if (s->registered && epoll_ctl(s->home_epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+    if (s->registered && ctl(s->home_epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
         return 0;
     if (errno == EBADF)
         return -EBADF;
@@ -478,7 +500,7 @@ int braid__reactor_init(braid__reactor *r)
         return err;
     }
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->efd, &ev) != 0) {
+    if (ctl(r->epfd, EPOLL_CTL_ADD, r->efd, &ev) != 0) {
         int err = -errno;
         braid__reactor_destroy(r);
         return err;
@@ -547,7 +569,7 @@ unsigned braid__reactor_poll(braid__worker *w, braid__reactor *r, int64_t timeou
         ts.tv_nsec = timeout_ns % 1000000000;
         tsp = &ts;
     }
-    int k = epoll_pwait2(r->epfd, evs, MAXEV, tsp, NULL);
+    int k = eintr() ? -1 : epoll_pwait2(r->epfd, evs, MAXEV, tsp, NULL);
     if (k < 0 && errno == ENOSYS) { /* kernel older than 5.11: ms resolution */
         int ms = tsp == NULL ? -1 : (int)((timeout_ns + 999999) / 1000000);
         k = epoll_wait(r->epfd, evs, MAXEV, ms);
@@ -620,7 +642,7 @@ static int again(int fd, uint32_t ev, int64_t deadline)
 ssize_t braid_read(int fd, void *buf, size_t n, int64_t deadline)
 {
     for (;;) {
-        ssize_t r = read(fd, buf, n);
+        ssize_t r = eintr() ? -1 : read(fd, buf, n);
         if (r >= 0)
             return r;
         if (errno == EINTR)
@@ -637,6 +659,8 @@ ssize_t braid_read(int fd, void *buf, size_t n, int64_t deadline)
  * -EPIPE, never a SIGPIPE that would kill the host process. */
 static ssize_t write_nosig(int fd, const void *buf, size_t n)
 {
+    if (eintr())
+        return -1;
     ssize_t r = send(fd, buf, n, MSG_NOSIGNAL);
     if (r < 0 && errno == ENOTSOCK)
         r = write(fd, buf, n);
@@ -662,7 +686,7 @@ ssize_t braid_write(int fd, const void *buf, size_t n, int64_t deadline)
 ssize_t braid_recv(int fd, void *buf, size_t n, int flags, int64_t deadline)
 {
     for (;;) {
-        ssize_t r = recv(fd, buf, n, flags);
+        ssize_t r = eintr() ? -1 : recv(fd, buf, n, flags);
         if (r >= 0)
             return r;
         if (errno == EINTR)
@@ -678,7 +702,7 @@ ssize_t braid_recv(int fd, void *buf, size_t n, int flags, int64_t deadline)
 ssize_t braid_send(int fd, const void *buf, size_t n, int flags, int64_t deadline)
 {
     for (;;) {
-        ssize_t r = send(fd, buf, n, flags | MSG_NOSIGNAL);
+        ssize_t r = eintr() ? -1 : send(fd, buf, n, flags | MSG_NOSIGNAL);
         if (r >= 0)
             return r;
         if (errno == EINTR)
@@ -740,7 +764,8 @@ ssize_t braid_write_all(int fd, const void *buf, size_t n, int64_t deadline, siz
 int braid_accept(int lfd, struct sockaddr *addr, socklen_t *len, int64_t deadline)
 {
     for (;;) {
-        int fd = accept4(lfd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = braid__fault(BRAID__FAULT_SYSCALL) ? (errno = EMFILE, -1)
+                                                    : accept4(lfd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             braid__io_adopt(fd);
             return fd;

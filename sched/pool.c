@@ -233,6 +233,14 @@ static int enqueue(braid__pool *p, job *j)
     return 0;
 }
 
+/* An error before the job was queued: nobody else will clean arg up. */
+static int not_queued(void (*cleanup)(void *), void *arg, int err)
+{
+    if (cleanup != NULL)
+        cleanup(arg);
+    return err;
+}
+
 int braid__pool_run(braid_fn fn, void *arg, void (*cleanup)(void *), int64_t deadline,
                     bool interruptible, int64_t *ret)
 {
@@ -245,10 +253,10 @@ int braid__pool_run(braid_fn fn, void *arg, void (*cleanup)(void *), int64_t dea
     braid__pool *p = rt->pool;
     braid_task *self = w->cur;
     if (interruptible && braid__take_cancel(self))
-        return -ECANCELED;
+        return not_queued(cleanup, arg, -ECANCELED);
     job *j = braid__malloc(sizeof *j);
     if (j == NULL)
-        return -ENOMEM;
+        return not_queued(cleanup, arg, -ENOMEM);
     j->fn = fn;
     j->arg = arg;
     j->cleanup = cleanup;
@@ -261,7 +269,7 @@ int braid__pool_run(braid_fn fn, void *arg, void (*cleanup)(void *), int64_t dea
     while ((err = braid_sem_acquire_until(p->room, interruptible ? deadline : BRAID_FOREVER)) != 0) {
         if (interruptible || err != -ECANCELED) {
             braid__free(j);
-            return err;
+            return not_queued(cleanup, arg, err);
         }
         cancelled = true; /* consumed: the retry waits for real */
     }
@@ -270,7 +278,7 @@ int braid__pool_run(braid_fn fn, void *arg, void (*cleanup)(void *), int64_t dea
         braid__free(j);
         if (cancelled)
             braid__rearm_cancel(self);
-        return err;
+        return not_queued(cleanup, arg, err);
     }
     w = braid__worker_current();
     for (;;) {
@@ -471,7 +479,7 @@ static int resolve(const char *host, const char *port, bool passive, int64_t dea
     int64_t r;
     int err = braid__pool_run(run_lookup, l, lookup_free, deadline, true, &r);
     if (err != 0)
-        return err; /* abandoned (cancel, deadline): the thread frees l */
+        return err; /* l is freed: at once, or by the thread if abandoned */
     if (r < 0) {
         lookup_free(l);
         return (int)r;
@@ -494,8 +502,10 @@ int braid_tcp_listen(const char *host, const char *port, int backlog, int *out)
         for (struct addrinfo *a = l->res; a != NULL; a = a->ai_next) {
             if ((pass == 0) != (a->ai_family == AF_INET6))
                 continue;
-            int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                            a->ai_protocol);
+            int fd = braid__fault(BRAID__FAULT_SYSCALL)
+                         ? (errno = EMFILE, -1)
+                         : socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                                  a->ai_protocol);
             if (fd < 0) {
                 err = -errno;
                 continue;
@@ -529,7 +539,9 @@ int braid_tcp_connect(const char *host, const char *port, int64_t deadline, int 
         return err;
     err = -ECONNREFUSED;
     for (struct addrinfo *a = l->res; a != NULL; a = a->ai_next) {
-        int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        int fd = braid__fault(BRAID__FAULT_SYSCALL)
+                     ? (errno = EMFILE, -1)
+                     : socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) {
             err = -errno;
             continue;

@@ -20,7 +20,9 @@ void braid__pool_free(braid__pool *p);
  * -ESHUTDOWN, -EAGAIN). interruptible: the caller may leave on cancel or
  * deadline (the job then runs on, and cleanup(arg), if not NULL, runs after
  * it); otherwise it waits for the job whatever happens, and a cancel is
- * kept for its next waiting call. From a plain thread fn runs inline. */
+ * kept for its next waiting call. On an error before the job was queued
+ * cleanup(arg) runs at once: after any error return, arg is taken care of.
+ * From a plain thread fn runs inline. */
 int braid__pool_run(braid_fn fn, void *arg, void (*cleanup)(void *), int64_t deadline,
                     bool interruptible, int64_t *ret);
 

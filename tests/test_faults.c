@@ -3,7 +3,8 @@
  * A scenario that touches most of the library (runtime start, spawn and
  * await, sleeps, an event, a channel, a group, a blocking-pool job, a
  * socketpair read) runs again and again, with the n-th allocation (then
- * the n-th stack mapping, thread creation, epoll/eventfd creation) made to
+ * the n-th stack mapping, thread creation, epoll/eventfd creation, reactor
+ * or socket system call: alloc.h says which and how each fails) made to
  * fail, for n = 1, 2, ... until the scenario makes fewer than n such
  * calls, on one worker (a fixed allocation order) and then in repeated
  * rounds on two (BRAID_FAULT_ROUNDS, default 10; the order varies). Every
@@ -19,6 +20,8 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -159,10 +162,43 @@ static int64_t scenario(void *arg)
         braid_close(sp[0]);
         braid_close(sp[1]);
     }
+    /* TCP over braid's own sockets: name lookup on the pool, socket,
+     * connect, accept, a persistent registration, a round trip. */
+    int l;
+    int lerr = braid_tcp_listen("127.0.0.1", "0", 4, &l);
+    if (lerr == 0) {
+        struct sockaddr_in a;
+        socklen_t len = sizeof a;
+        char port[16];
+        getsockname(l, (struct sockaddr *)&a, &len);
+        snprintf(port, sizeof port, "%u", (unsigned)ntohs(a.sin_port));
+        int c;
+        int cerr = braid_tcp_connect("127.0.0.1", port, braid_now() + 5 * BRAID_SEC, &c);
+        if (cerr == 0) {
+            int s = braid_accept(l, NULL, NULL, braid_now() + 5 * BRAID_SEC);
+            if (s >= 0) {
+                char b[2];
+                ssize_t w = braid_write(c, "x", 1, braid_now() + 5 * BRAID_SEC);
+                ssize_t r = w == 1 ? braid_read(s, b, 1, braid_now() + 5 * BRAID_SEC) : w;
+                if (r != 1)
+                    NOTE(r < 0 ? (int)r : -EIO);
+                braid_close(s);
+            } else {
+                NOTE(s);
+            }
+            braid_close(c);
+        } else {
+            NOTE(cerr);
+        }
+        braid_close(l);
+    } else {
+        NOTE(lerr);
+    }
     return first;
 #undef NOTE
 }
 
+/* The errors a failed call may surface. Never -EINTR: braid retries it. */
 static bool allowed(int err)
 {
     return err == 0 || err == -ENOMEM || err == -EAGAIN || err == -EMFILE;
@@ -233,7 +269,8 @@ Test(faults, stack_maps_threads_and_fds_fail_in_turn, .timeout = 300)
         const char *what;
     } k[] = {{BRAID__FAULT_MMAP, "stack mapping"},
              {BRAID__FAULT_THREAD, "thread creation"},
-             {BRAID__FAULT_FD, "epoll/eventfd creation"}};
+             {BRAID__FAULT_FD, "epoll/eventfd creation"},
+             {BRAID__FAULT_SYSCALL, "reactor/socket system call"}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         run_with_faults(k[i].kind, k[i].what, 1);
         for (unsigned r = rounds(); r > 0; r--)
