@@ -117,7 +117,11 @@ struct braid_task {
     braid__a32 retrieved; /* its status was observed (await, gather, ...) */
     braid_task *qnext;   /* link in owner-private FIFOs and free lists */
     void (*arg_free)(void *); /* frees arg when the task is freed, whether
-                               * its body ran or not (NULL in free tasks) */
+                               * its body ran or not (NULL in free tasks).
+                               * Written by the spawner before the task is
+                               * published (the push's or injection's
+                               * release), read by whoever frees it (after
+                               * the last reference's acquire). */
     braid__waiter *waiters; /* guarded by WLOCK */
     braid_rt *rt;
     /* The task running inline on our stack that last parked (ours or

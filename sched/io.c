@@ -60,6 +60,7 @@ typedef struct fdslot {
     braid__reactor *home;
     bool counted;     /* counted in home->armed (one-shot: has waiters;
                        * persistent: registered) */
+    /* The fields above and below: under `lock`, by any thread. */
     bool persistent;  /* braid made the fd: registered once, edge-triggered */
     bool registered;  /* persistent and in home's instance */
     uint32_t ready;   /* persistent: edges seen that no waiter took */
