@@ -63,23 +63,17 @@
 #include <time.h>
 #include <unistd.h>
 
-static atomic_long failures;
-
-#define CHECK(c)                                                                              \
-    do {                                                                                      \
-        if (!(c)) {                                                                           \
-            if (atomic_fetch_add(&failures, 1) < 50)                                          \
-                fprintf(stderr, "storm_cancel: check failed at line %d: %s\n", __LINE__, #c); \
-        }                                                                                     \
-    } while (0)
+#define STRESS_NAME "storm_cancel"
+#define STRESS_REPORTS 50
+#include "stress_common.h"
 
 /* Same, with the subject's description when it fails. */
 #define CHECK_S(s, c)                                                                         \
     do {                                                                                      \
         if (!(c)) {                                                                           \
-            if (atomic_fetch_add(&failures, 1) < 50)                                          \
+            if (stress_failed())                                                              \
                 fprintf(stderr,                                                               \
-                        "storm_cancel: check failed at line %d: %s [subject %" PRIu64         \
+                        STRESS_NAME ": check failed at line %d: %s [subject %" PRIu64         \
                         " beh %s plan %s by %s: status %d started %d ended %d cancels %d "    \
                         "recorded %d must %d stage-seen %d consumed %d]\n",                   \
                         __LINE__, #c, (s)->id, beh_name[(s)->beh], plan_name[(s)->plan],      \
@@ -90,31 +84,6 @@ static atomic_long failures;
                         atomic_load(&(s)->seen_stage), atomic_load(&(s)->consumed));          \
         }                                                                                     \
     } while (0)
-
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
-typedef struct {
-    uint64_t s;
-} rng;
-
-static uint64_t rnext(rng *r)
-{
-    r->s += 0x9e3779b97f4a7c15ULL;
-    return mix(r->s);
-}
-
-static unsigned rbelow(rng *r, unsigned n)
-{
-    return (unsigned)(rnext(r) % n);
-}
 
 /* ---- subjects ------------------------------------------------------------ */
 
@@ -1577,12 +1546,8 @@ int main(int argc, char **argv)
            tasks, workers);
     fflush(stdout);
     int passed = 0, failed = 0;
-    braid_rt_opts o;
-    braid_rt_opts_init(&o);
-    o.workers = workers;
-    o.seed = seed;
     braid_rt *rt;
-    if (braid_rt_new(&rt, &o) != 0) {
+    if (stress_rt_new(&rt, workers, seed) != 0) {
         printf("0 passed, 1 failed\n");
         return 1;
     }

@@ -28,25 +28,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static atomic_long bodies, cancels_seen, failures, io_bytes, io_tcp_rounds;
+#define STRESS_NAME "stress_rt"
+#include "stress_common.h"
 
-#define CHECK(c)                                                                         \
-    do {                                                                                 \
-        if (!(c)) {                                                                      \
-            fprintf(stderr, "stress_rt: check failed at line %d: %s\n", __LINE__, #c);  \
-            atomic_fetch_add(&failures, 1);                                              \
-        }                                                                                \
-    } while (0)
-
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
+static atomic_long bodies, cancels_seen, io_bytes, io_tcp_rounds;
 
 /* A node: depth and a seed; returns the number of leaves below it. */
 static int64_t node(void *arg)
@@ -534,12 +519,8 @@ int main(int argc, char **argv)
     int passed = 0, failed = 0;
     for (unsigned workers = 1; workers <= 4; workers *= 2) {
         long before = atomic_load(&failures);
-        braid_rt_opts o;
-        braid_rt_opts_init(&o);
-        o.workers = workers;
-        o.seed = seed;
         braid_rt *rt;
-        if (braid_rt_new(&rt, &o) != 0) {
+        if (stress_rt_new(&rt, workers, seed) != 0) {
             failed++;
             continue;
         }

@@ -69,50 +69,7 @@
 #define SEC BRAID_SEC
 #define PROMPT (300 * MS)
 
-/* ---- helpers ------------------------------------------------------------ */
-
-static void run_main(unsigned nw, braid_fn fn, void *arg)
-{
-    braid_rt *rt = rt_make(nw);
-    int st = braid_rt_block_on(rt, fn, arg, NULL);
-    cr_assert_eq(st, 0, "main task on %u worker(s): %s", nw, braid_strerror(st));
-    rt_done(rt);
-}
-
-static void run_main_1_and_2(braid_fn fn, void *arg)
-{
-    for (unsigned nw = 1; nw <= 2; nw++)
-        run_main(nw, fn, arg);
-}
-
-static void plain_sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-static long long ms_of(int64_t ns)
-{
-    return (long long)(ns / MS);
-}
-
-static int64_t nop(void *arg)
-{
-    (void)arg;
-    return 0;
-}
-
-static int64_t ret_arg(void *arg)
-{
-    return IARG(arg);
-}
-
-static int64_t fails_eio(void *arg)
-{
-    (void)arg;
-    return -EIO;
-}
+/* ---- helpers (run_main, nop, upair, fill, drain, ... in common.h) ------ */
 
 /* Waits for the event arg, then returns 7. */
 static int64_t wait_event_ret7(void *arg)
@@ -132,59 +89,9 @@ static void mark_cb(void *arg)
     atomic_fetch_add((atomic_int *)arg, 1);
 }
 
-static void upair(int sv[2])
-{
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0,
-                 "socketpair: %s", strerror(errno));
-}
-
-static void set_sndbuf(int fd, int n)
-{
-    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof n), 0);
-}
-
-/* Write into fd until the kernel takes nothing more, down to single bytes. */
-static void fill(int fd)
-{
-    static const char junk[4096];
-    for (size_t chunk = sizeof junk; chunk > 0; chunk /= 2) {
-        for (;;) {
-            ssize_t r = send(fd, junk, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (r < 0) {
-                cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "fill: %s", strerror(errno));
-                break;
-            }
-        }
-    }
-}
-
-static size_t drain(int fd)
-{
-    char buf[4096];
-    size_t total = 0;
-    ssize_t r;
-    while ((r = read(fd, buf, sizeof buf)) > 0)
-        total += (size_t)r;
-    return total;
-}
-
 static pid_t gettid_(void)
 {
     return (pid_t)syscall(SYS_gettid);
-}
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (d == NULL)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* the directory's own fd */
 }
 
 /* Touch about n bytes of stack in 1 KiB frames. */
@@ -1316,7 +1223,7 @@ static void io_setup(dctx *c)
 static void io_full_setup(dctx *c)
 {
     upair(c->sv);
-    set_sndbuf(c->sv[0], 4096);
+    set_bufs(c->sv[0], 4096, 0);
     fill(c->sv[0]);
 }
 
@@ -2349,7 +2256,7 @@ static int64_t main_storm(void *arg)
     braid_task *wt[STORM_PAIRS], *rtk[STORM_PAIRS];
     for (int k = 0; k < STORM_PAIRS; k++) {
         upair(sv[k]);
-        set_sndbuf(sv[k][0], 8192);
+        set_bufs(sv[k][0], 8192, 0);
         wio[k] = (storm_io){.fd = sv[k][0], .k = k, .r = 12345};
         rio[k] = (storm_io){.fd = sv[k][1], .k = k, .r = 12345};
         wt[k] = spawn(storm_writer, &wio[k]);
@@ -2535,7 +2442,7 @@ static int64_t main_eagain_storm(void *arg)
     memset(dg_seen, 0, sizeof dg_seen);
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
-    set_sndbuf(sv[0], 4096);
+    set_bufs(sv[0], 4096, 0);
     dg_job snd[DG_SENDERS], rcv[DG_RECEIVERS];
     braid_task *st[DG_SENDERS], *rt_[DG_RECEIVERS];
     for (int i = 0; i < DG_RECEIVERS; i++) {
@@ -3023,14 +2930,6 @@ Test(badinput, fork_while_running, .timeout = 30)
 /* stack overflow                                                          */
 /* ====================================================================== */
 
-static __attribute__((noinline)) int deep_frames(int n)
-{
-    volatile char buf[1024];
-    for (size_t i = 0; i < sizeof buf; i += 64)
-        buf[i] = (char)n;
-    return n == 0 ? buf[0] : deep_frames(n - 1) + buf[512];
-}
-
 static int64_t overflow_inline_child(void *arg)
 {
     (void)arg;
@@ -3104,6 +3003,24 @@ static int64_t victim_and_big_frame(void *arg)
     return 0;
 }
 
+#if !defined(TEST_ASAN)
+/* The child of expect_overflow_diagnosed: runs *(braid_fn *)arg on a
+ * one-worker runtime with the smallest stacks. */
+static int overflow_child(void *arg)
+{
+    braid_fn fn = *(braid_fn *)arg;
+    braid_rt_opts o;
+    braid_rt_opts_init(&o);
+    o.workers = 1;
+    o.stack_size = BRAID_MIN_STACK;
+    int64_t r = 0;
+    int st = braid_run(fn, NULL, &o, &r);
+    fprintf(stderr, "no diagnostic: the run returned %d (%s), result %lld\n", st,
+            braid_strerror(st), (long long)r);
+    return 0;
+}
+#endif
+
 /* Run fn in a forked child on a one-worker runtime with the smallest
  * stacks; the child must die of SIGABRT after the diagnostic. */
 static void expect_overflow_diagnosed(braid_fn fn, const char *what)
@@ -3113,32 +3030,8 @@ static void expect_overflow_diagnosed(braid_fn fn, const char *what)
     (void)what;
     cr_skip_test("ASan owns SIGSEGV and reports the overflow itself");
 #else
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        braid_rt_opts o;
-        braid_rt_opts_init(&o);
-        o.workers = 1;
-        o.stack_size = BRAID_MIN_STACK;
-        int64_t r = 0;
-        int st = braid_run(fn, NULL, &o, &r);
-        fprintf(stderr, "no diagnostic: the run returned %d (%s), result %lld\n", st,
-                braid_strerror(st), (long long)r);
-        _exit(0);
-    }
-    close(fds[1]);
-    char buf[2048] = {0};
-    size_t got = 0;
-    ssize_t n;
-    while (got < sizeof buf - 1 && (n = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0)
-        got += (size_t)n;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
+    char buf[2048];
+    int status = run_child_stderr(overflow_child, &fn, buf, sizeof buf);
     cr_assert(WIFSIGNALED(status), "%s: the child survived (exit %d): %s", what,
               WIFEXITED(status) ? WEXITSTATUS(status) : -1, buf);
     cr_assert_eq(WTERMSIG(status), SIGABRT,

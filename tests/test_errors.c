@@ -62,29 +62,19 @@ static int64_t main_unawaited(void *arg)
     return 0;
 }
 
+static int unawaited_child(void *arg)
+{
+    (void)arg;
+    braid_rt_opts o;
+    braid_rt_opts_init(&o);
+    o.workers = 1;
+    return braid_run(main_unawaited, NULL, &o, NULL) == 0 ? 0 : 1;
+}
+
 Test(errors, failures_nobody_awaited_are_reported, .timeout = 20)
 {
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        braid_rt_opts o;
-        braid_rt_opts_init(&o);
-        o.workers = 1;
-        _exit(braid_run(main_unawaited, NULL, &o, NULL) == 0 ? 0 : 1);
-    }
-    close(fds[1]);
-    char buf[4096] = {0};
-    size_t got = 0;
-    ssize_t n;
-    while (got < sizeof buf - 1 && (n = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0)
-        got += (size_t)n;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
+    char buf[4096];
+    int status = run_child_stderr(unawaited_child, NULL, buf, sizeof buf);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed: %s", buf);
     int reports = 0;
     for (char *p = buf; (p = strstr(p, "nobody awaited it")) != NULL; p++)

@@ -28,18 +28,7 @@
 #include <braid.h>
 
 #include "alloc.h"
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#endif
-#if defined(TEST_ASAN)
-#include <sanitizer/lsan_interface.h>
-#endif
+#include "common.h" /* TEST_ASAN */
 
 static int64_t leaf(void *arg)
 {

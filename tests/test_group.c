@@ -45,9 +45,7 @@ static int64_t main_ok(void *arg)
 
 Test(group, waits_for_every_member, .timeout = 10)
 {
-    braid_rt *rt = rt_make(2);
-    cr_assert_eq(braid_rt_block_on(rt, main_ok, NULL, NULL), 0);
-    rt_done(rt);
+    run_main(2, main_ok, NULL);
 }
 
 static int64_t main_fail(void *arg)
@@ -76,11 +74,7 @@ static int64_t main_fail(void *arg)
 
 Test(group, first_failure_cancels_the_siblings, .timeout = 10)
 {
-    for (unsigned nw = 1; nw <= 2; nw++) {
-        braid_rt *rt = rt_make(nw);
-        cr_assert_eq(braid_rt_block_on(rt, main_fail, NULL, NULL), 0);
-        rt_done(rt);
-    }
+    run_main_1_and_2(main_fail, NULL);
 }
 
 static braid_group *shared;
@@ -111,9 +105,7 @@ static int64_t main_grow(void *arg)
 
 Test(group, members_spawned_while_waiting_are_awaited, .timeout = 10)
 {
-    braid_rt *rt = rt_make(2);
-    cr_assert_eq(braid_rt_block_on(rt, main_grow, NULL, NULL), 0);
-    rt_done(rt);
+    run_main(2, main_grow, NULL);
 }
 
 static int64_t group_waiter(void *arg)
@@ -143,9 +135,7 @@ static int64_t main_cancel(void *arg)
 
 Test(group, cancelling_the_waiter_cancels_the_members, .timeout = 10)
 {
-    braid_rt *rt = rt_make(2);
-    cr_assert_eq(braid_rt_block_on(rt, main_cancel, NULL, NULL), 0);
-    rt_done(rt);
+    run_main(2, main_cancel, NULL);
 }
 
 Test(group, bad_calls)

@@ -53,90 +53,11 @@
 #define MS BRAID_MSEC
 #define SEC BRAID_SEC
 
-/* ---- helpers ------------------------------------------------------------ */
-
-/* Run fn as the main task of a fresh runtime with nw workers; it must end
- * with status 0, and nothing may be left alive. */
-static void run_main(unsigned nw, braid_fn fn, void *arg)
-{
-    braid_rt *rt = rt_make(nw);
-    int st = braid_rt_block_on(rt, fn, arg, NULL);
-    cr_assert_eq(st, 0, "main task on %u worker(s): %s", nw, braid_strerror(st));
-    rt_done(rt);
-}
-
-static void run_main_1_and_2(braid_fn fn, void *arg)
-{
-    for (unsigned nw = 1; nw <= 2; nw++)
-        run_main(nw, fn, arg);
-}
-
-static void plain_sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
+/* ---- helpers (run_main, upair, fill, drain, ... in common.h) ----------- */
 
 static int64_t dl_ms(int64_t ms)
 {
     return braid_now() + ms * MS;
-}
-
-static long long ms_of(int64_t ns)
-{
-    return (long long)(ns / MS);
-}
-
-/* A connected pair of non-blocking Unix stream sockets. */
-static void upair(int sv[2])
-{
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0,
-                 "socketpair: %s", strerror(errno));
-}
-
-static void set_bufs(int fd, int snd, int rcv)
-{
-    if (snd > 0)
-        cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd), 0);
-    if (rcv > 0)
-        cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv), 0);
-}
-
-/* Write into the socket fd until the kernel takes no more (down to single
- * bytes, so that any later write must wait). Returns the bytes taken. */
-static size_t fill(int fd)
-{
-    static const char junk[4096];
-    size_t total = 0;
-    for (size_t chunk = sizeof junk; chunk > 0; chunk /= 2) {
-        for (;;) {
-            ssize_t r = send(fd, junk, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (r < 0) {
-                cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "fill: %s", strerror(errno));
-                break;
-            }
-            total += (size_t)r;
-        }
-    }
-    return total;
-}
-
-/* Read what fd holds now (non-blocking), up to end of file. */
-static size_t drain(int fd)
-{
-    char buf[4096];
-    size_t total = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf, sizeof buf);
-        if (r <= 0) {
-            cr_assert(r == 0 || errno == EAGAIN || errno == EWOULDBLOCK, "drain: %s",
-                      strerror(errno));
-            break;
-        }
-        total += (size_t)r;
-    }
-    return total;
 }
 
 static uint16_t local_port(int fd)
@@ -282,20 +203,6 @@ static int epoll_holders(int fd)
     }
     closedir(d);
     return found;
-}
-
-/* Entries of /proc/self/fd (the directory's own fd included). */
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    cr_assert_not_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
 }
 
 static long rss_kib(void)
@@ -2229,6 +2136,7 @@ static void echo_rounds(unsigned nw, int n, int rounds, long rss_slack_kib)
     braid_rt *rt = rt_make(nw);
     echo_g.n = n;
     int fds0 = count_fds();
+    cr_assert_geq(fds0, 0, "/proc/self/fd cannot be read");
     long rss1 = 0;
     for (int r = 0; r < rounds; r++) {
         int64_t t0 = braid_now();

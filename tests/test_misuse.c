@@ -7,8 +7,6 @@
 
 #include "common.h"
 
-static int64_t nop(void *arg) { (void)arg; return 0; }
-
 Test(misuse, calls_outside_a_coroutine)
 {
     braid_task *t = (braid_task *)1;
@@ -102,18 +100,20 @@ Test(misuse, inside_a_coroutine, .timeout = 10)
     rt_done(rt);
 }
 
-static __attribute__((noinline)) int deep(int n)
-{
-    volatile char buf[1024];
-    for (size_t i = 0; i < sizeof buf; i += 64)
-        buf[i] = (char)n;
-    return n == 0 ? buf[0] : deep(n - 1) + buf[512];
-}
-
 static int64_t overflow(void *arg)
 {
     (void)arg;
-    return deep(1000000);
+    return deep_frames(1000000);
+}
+
+static int overflow_child(void *arg)
+{
+    (void)arg;
+    braid_rt_opts o;
+    braid_rt_opts_init(&o);
+    o.workers = 1;
+    braid_run(overflow, NULL, &o, NULL);
+    return 0; /* not reached */
 }
 
 Test(misuse, stack_overflow_is_diagnosed, .timeout = 20)
@@ -121,28 +121,8 @@ Test(misuse, stack_overflow_is_diagnosed, .timeout = 20)
 #if defined(TEST_ASAN)
     cr_skip_test("ASan owns SIGSEGV and reports the overflow itself");
 #endif
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        braid_rt_opts o;
-        braid_rt_opts_init(&o);
-        o.workers = 1;
-        braid_run(overflow, NULL, &o, NULL);
-        _exit(0); /* not reached */
-    }
-    close(fds[1]);
-    char buf[2048] = {0};
-    size_t got = 0;
-    ssize_t n;
-    while (got < sizeof buf - 1 && (n = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0)
-        got += (size_t)n;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
+    char buf[2048];
+    int status = run_child_stderr(overflow_child, NULL, buf, sizeof buf);
     cr_assert(WIFSIGNALED(status), "child should die of a signal");
     cr_assert_eq(WTERMSIG(status), SIGABRT, "signal %d", WTERMSIG(status));
     cr_assert_not_null(strstr(buf, "stack overflow"), "stderr: %s", buf);

@@ -18,7 +18,6 @@
  *              cancel comes at the next waiting call
  * Scenarios run on 1 and 2 workers where scheduling matters. Timing checks
  * are generous (a loaded 2-core CI machine). */
-#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -61,25 +60,6 @@ static braid_rt *rt_make_pool(unsigned nw, unsigned threads, unsigned queue, int
     return rt;
 }
 
-static void run_on(braid_rt *rt, braid_fn fn, void *arg)
-{
-    int st = braid_rt_block_on(rt, fn, arg, NULL);
-    cr_assert_eq(st, 0, "main task: %s", braid_strerror(st));
-}
-
-static void run_main(unsigned nw, braid_fn fn, void *arg)
-{
-    braid_rt *rt = rt_make_pool(nw, 0, 0, 0);
-    run_on(rt, fn, arg);
-    rt_done(rt);
-}
-
-static void run_main_1_and_2(braid_fn fn, void *arg)
-{
-    for (unsigned nw = 1; nw <= 2; nw++)
-        run_main(nw, fn, arg);
-}
-
 /* Sleep (in a coroutine) until *flag is set; false after `ms`. */
 static bool await_flag(atomic_int *flag, int64_t ms)
 {
@@ -92,29 +72,11 @@ static bool await_flag(atomic_int *flag, int64_t ms)
     return true;
 }
 
-static void plain_sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-static long long ms_of(int64_t ns)
-{
-    return (long long)(ns / MS);
-}
-
 /* Threads of this process (entries of /proc/self/task). */
 static int count_threads(void)
 {
-    DIR *d = opendir("/proc/self/task");
-    cr_assert_not_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
+    int n = count_entries("/proc/self/task");
+    cr_assert_geq(n, 0, "/proc/self/task cannot be read");
     return n;
 }
 
@@ -193,7 +155,11 @@ static int64_t main_blocking_where(void *arg)
 
 Test(blocking, fn_runs_on_a_pool_thread_and_returns_its_value, .timeout = 30)
 {
-    run_main_1_and_2(main_blocking_where, NULL);
+    for (unsigned nw = 1; nw <= 2; nw++) {
+        braid_rt *rt = rt_make_pool(nw, 0, 0, 0); /* records the worker threads */
+        run_on(rt, main_blocking_where, NULL);
+        rt_done(rt);
+    }
 }
 
 typedef struct {

@@ -34,11 +34,7 @@ static int64_t main_one(void *arg)
 
 Test(sleep, on_time_and_never_early, .timeout = 10)
 {
-    for (unsigned nw = 1; nw <= 2; nw++) {
-        braid_rt *rt = rt_make(nw);
-        cr_assert_eq(braid_rt_block_on(rt, main_one, NULL, NULL), 0);
-        rt_done(rt);
-    }
+    run_main_1_and_2(main_one, NULL);
 }
 
 Test(sleep, outside_a_coroutine_is_eperm)
@@ -50,7 +46,7 @@ Test(sleep, outside_a_coroutine_is_eperm)
 }
 
 static int order[16];
-static atomic_int norder;
+static atomic_int norder, narmed;
 
 typedef struct {
     int64_t deadline;
@@ -60,6 +56,7 @@ typedef struct {
 static int64_t sleep_until_and_log(void *arg)
 {
     fifo_arg *a = arg;
+    atomic_fetch_add(&narmed, 1); /* one worker: nothing runs until we park */
     cr_assert_eq(braid_sleep_until(a->deadline), 0);
     order[atomic_fetch_add(&norder, 1)] = a->id;
     return 0;
@@ -74,8 +71,10 @@ static int64_t main_fifo(void *arg)
     for (int i = 0; i < 10; i++) {
         args[i] = (fifo_arg){deadline, i};
         cr_assert_eq(braid_spawn(&t[i], sleep_until_and_log, &args[i]), 0);
-        /* Let it start and arm its timer before the next one. */
-        braid_yield();
+        /* Let it start and arm its timer before the next one (one yield
+         * need not be enough: the loop may run the yield queue first). */
+        while (atomic_load(&narmed) < i + 1)
+            braid_yield();
     }
     for (int i = 0; i < 10; i++) {
         cr_assert_eq(braid_await(t[i], NULL), 0);
@@ -88,6 +87,7 @@ Test(sleep, equal_deadlines_fire_in_arming_order, .timeout = 10)
 {
     braid_rt *rt = rt_make(1);
     atomic_store(&norder, 0);
+    atomic_store(&narmed, 0);
     cr_assert_eq(braid_rt_block_on(rt, main_fifo, NULL, NULL), 0);
     cr_assert_eq(atomic_load(&norder), 10);
     for (int i = 0; i < 10; i++)

@@ -6,9 +6,6 @@
 
 #include "common.h"
 
-static int64_t ret_arg(void *arg) { return IARG(arg); }
-static int64_t fail_eio(void *arg) { (void)arg; return -EIO; }
-
 static int64_t main_result(void *arg)
 {
     (void)arg;
@@ -39,7 +36,7 @@ static int64_t main_error(void *arg)
 {
     (void)arg;
     braid_task *t;
-    cr_assert_eq(braid_spawn(&t, fail_eio, NULL), 0);
+    cr_assert_eq(braid_spawn(&t, fails_eio, NULL), 0);
     int64_t v = 123;
     cr_assert_eq(braid_await(t, &v), -EIO);
     cr_assert_eq(v, 123, "result untouched on error");
@@ -338,9 +335,7 @@ static int64_t main_catch(void *arg)
 
 Test(cancel, delivered_once_and_body_may_recover, .timeout = 10)
 {
-    braid_rt *rt = rt_make(2);
-    cr_assert_eq(braid_rt_block_on(rt, main_catch, NULL, NULL), 0);
-    rt_done(rt);
+    run_main(2, main_catch, NULL);
 }
 
 static atomic_int awaiter_started;
@@ -402,11 +397,7 @@ static int64_t main_cancel_awaiter(void *arg)
 
 Test(cancel, awaiter_cancellation_passes_to_the_awaited_unless_shielded, .timeout = 10)
 {
-    for (unsigned nw = 1; nw <= 2; nw++) {
-        braid_rt *rt = rt_make(nw);
-        cr_assert_eq(braid_rt_block_on(rt, main_cancel_awaiter, NULL, NULL), 0);
-        rt_done(rt);
-    }
+    run_main_1_and_2(main_cancel_awaiter, NULL);
 }
 
 /* ---- handles and queries ---- */
@@ -583,27 +574,17 @@ static int64_t main_cancel_inline(void *arg)
 
 Test(cancel, wakes_a_child_waiting_inline_on_its_stack, .timeout = 30)
 {
-    for (unsigned nw = 1; nw <= 2; nw++) {
-        braid_rt *rt = rt_make(nw);
-        cr_assert_eq(braid_rt_block_on(rt, main_cancel_inline, NULL, NULL), 0);
-        rt_done(rt);
-    }
+    run_main_1_and_2(main_cancel_inline, NULL);
 }
 
 /* Stats: a deque filled without running reports its depth; parked workers
  * woken for work count wake-ups. */
-static int64_t nothing(void *arg)
-{
-    (void)arg;
-    return 0;
-}
-
 static int64_t fill_deque(void *arg)
 {
     (void)arg;
     braid_task *t[100];
     for (int i = 0; i < 100; i++) /* nothing runs meanwhile: we hold the worker */
-        cr_assert_eq(braid_spawn(&t[i], nothing, NULL), 0);
+        cr_assert_eq(braid_spawn(&t[i], nop, NULL), 0);
     for (int i = 0; i < 100; i++) {
         cr_assert_eq(braid_await(t[i], NULL), 0);
         braid_task_release(t[i]);
@@ -625,7 +606,7 @@ Test(stats, max_deque_and_wakeups, .timeout = 10)
     for (int i = 0; i < 3; i++) {
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL); /* let it park */
-        cr_assert_eq(braid_rt_block_on(rt, nothing, NULL, NULL), 0);
+        cr_assert_eq(braid_rt_block_on(rt, nop, NULL, NULL), 0);
     }
     cr_assert_eq(braid_rt_stats(rt, &s), 0);
     cr_assert_geq(s.wakeups, before + 3, "wakeups %llu -> %llu", (unsigned long long)before,

@@ -32,35 +32,12 @@
 
 #define MS BRAID_MSEC
 
-/* ---- helpers ------------------------------------------------------------ */
-
-/* Run fn as the main task of a fresh runtime with nw workers; it must end
- * with status 0, and nothing may be left alive. */
-static void run_main(unsigned nw, braid_fn fn, void *arg)
-{
-    braid_rt *rt = rt_make(nw);
-    int st = braid_rt_block_on(rt, fn, arg, NULL);
-    cr_assert_eq(st, 0, "main task on %u worker(s): %s", nw, braid_strerror(st));
-    rt_done(rt);
-}
-
-static void run_main_1_and_2(braid_fn fn, void *arg)
-{
-    for (unsigned nw = 1; nw <= 2; nw++)
-        run_main(nw, fn, arg);
-}
+/* ---- helpers (run_main_1_and_2, plain_sleep_ms, ... in common.h) ------- */
 
 /* A main task that awaits the task given as arg: its status. */
 static int64_t await_task(void *arg)
 {
     return braid_await(arg, NULL);
-}
-
-static void plain_sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
 }
 
 /* ====================================================================== */

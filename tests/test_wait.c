@@ -57,9 +57,7 @@ static int64_t main_until(void *arg)
 
 Test(wait, await_until_and_wait_for, .timeout = 10)
 {
-    braid_rt *rt = rt_make(2);
-    cr_assert_eq(braid_rt_block_on(rt, main_until, NULL, NULL), 0);
-    rt_done(rt);
+    run_main(2, main_until, NULL);
 }
 
 static int64_t main_as_completed(void *arg)
@@ -94,11 +92,7 @@ static int64_t main_as_completed(void *arg)
 
 Test(wait, waitset_delivers_in_completion_order, .timeout = 10)
 {
-    for (unsigned nw = 1; nw <= 2; nw++) {
-        braid_rt *rt = rt_make(nw);
-        cr_assert_eq(braid_rt_block_on(rt, main_as_completed, NULL, NULL), 0);
-        rt_done(rt);
-    }
+    run_main_1_and_2(main_as_completed, NULL);
 }
 
 static int64_t main_wait(void *arg)
@@ -123,9 +117,7 @@ static int64_t main_wait(void *arg)
 
 Test(wait, wait_first_completed_all_and_deadline, .timeout = 10)
 {
-    braid_rt *rt = rt_make(2);
-    cr_assert_eq(braid_rt_block_on(rt, main_wait, NULL, NULL), 0);
-    rt_done(rt);
+    run_main(2, main_wait, NULL);
 }
 
 static int64_t main_gather(void *arg)
@@ -175,11 +167,7 @@ static int64_t main_gather(void *arg)
 
 Test(gather, results_first_error_and_return_errors, .timeout = 10)
 {
-    for (unsigned nw = 1; nw <= 2; nw++) {
-        braid_rt *rt = rt_make(nw);
-        cr_assert_eq(braid_rt_block_on(rt, main_gather, NULL, NULL), 0);
-        rt_done(rt);
-    }
+    run_main_1_and_2(main_gather, NULL);
 }
 
 static braid_task *kids[3];
@@ -212,9 +200,7 @@ static int64_t main_gather_cancel(void *arg)
 
 Test(gather, cancelling_the_gather_cancels_the_children, .timeout = 10)
 {
-    braid_rt *rt = rt_make(2);
-    cr_assert_eq(braid_rt_block_on(rt, main_gather_cancel, NULL, NULL), 0);
-    rt_done(rt);
+    run_main(2, main_gather_cancel, NULL);
 }
 
 Test(wait, calls_outside_a_coroutine)

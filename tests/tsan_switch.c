@@ -29,25 +29,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-static atomic_long failures;
-
-#define CHECK(c)                                                                       \
-    do {                                                                               \
-        if (!(c)) {                                                                    \
-            if (atomic_fetch_add(&failures, 1) < 20)                                   \
-                fprintf(stderr, "tsan_switch: check failed at line %d: %s\n", __LINE__, #c); \
-        }                                                                              \
-    } while (0)
-
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
+#define STRESS_NAME "tsan_switch"
+#define STRESS_REPORTS 20
+#include "stress_common.h"
 
 /* ---- yielders ---------------------------------------------------------- */
 
@@ -245,12 +229,8 @@ int main(int argc, char **argv)
            " steals\n",
            seed, want_sw, want_st);
     fflush(stdout);
-    braid_rt_opts o;
-    braid_rt_opts_init(&o);
-    o.workers = 2;
-    o.seed = seed;
     braid_rt *rt;
-    if (braid_rt_new(&rt, &o) != 0) {
+    if (stress_rt_new(&rt, 2, seed) != 0) {
         printf("0 passed, 1 failed\n");
         return 1;
     }

@@ -25,13 +25,7 @@ static long long skynet(long long num, long long size) {
 
 int main(int argc, char **argv) {
     PeerArgs a = peer_parse(argc, argv, 1000000);
-    long long tasks = 0, level = 1;  // nodes = 1 + 10 + ... + L; L must be 10^k
-    for (; level < a.n; level *= 10) tasks += level;
-    if (a.n < 1 || level != a.n) {
-        std::fprintf(stderr, "%s: -n (leaves) must be a power of 10\n", argv[0]);
-        return 2;
-    }
-    tasks += level;
+    const long long tasks = peer_skynet_tasks(a.n, argv[0]);  // L must be 10^k
     const long long leaves = a.n, expect = leaves * (leaves - 1) / 2;
 
     PeerLimit lim(a.threads);

@@ -1,7 +1,8 @@
 // What the Boost.Fiber peers of braid's benchmarks share: the -n/-t/-r
 // options, the scheduler set-up, timing (warm-up once, then reps timed runs
 // on the monotonic clock, results checked) and the one-line BENCH report
-// that braid's own benchmarks print (perf/bench.h).
+// that braid's own benchmarks print (perf/bench.h). What is not Boost's own
+// comes from ../peer_base.hpp (shared with the oneTBB peers).
 //
 // Scheduler: with -t N > 1, boost::fibers::algo::work_stealing on N threads
 // (this one and N-1 more, each installing the algorithm and then parking
@@ -25,6 +26,8 @@
 // fails (std::bad_alloc, e.g. under ulimit -v).
 #pragma once
 
+#include "../peer_base.hpp"
+
 #include <boost/fiber/all.hpp>
 
 #include <unistd.h>
@@ -35,46 +38,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <exception>
 #include <mutex>
 #include <new>
 #include <thread>
 #include <vector>
 
-struct PeerArgs {
-    long n;       // -n: workload parameter
-    int threads;  // -t: worker threads (0 = all cores), resolved to > 0
-    int reps;     // -r: timed repetitions
-};
-
-[[noreturn]] inline void peer_usage(const char *prog) {
-    std::fprintf(stderr, "usage: %s [-n N] [-t THREADS (0 = all cores)] [-r REPS]\n", prog);
-    std::exit(2);
-}
-
+// -t 0 (all cores) is the hardware's thread count (at least 1).
 inline PeerArgs peer_parse(int argc, char **argv, long default_n) {
-    PeerArgs a{default_n, 0, 5};
-    for (int i = 1; i < argc; i++) {
-        if (i + 1 >= argc) peer_usage(argv[0]);
-        char *end = nullptr;
-        long v = std::strtol(argv[i + 1], &end, 10);
-        if (*argv[i + 1] == '\0' || *end != '\0' || v < 0) peer_usage(argv[0]);
-        if (std::strcmp(argv[i], "-n") == 0) a.n = v;
-        else if (std::strcmp(argv[i], "-t") == 0) a.threads = static_cast<int>(v);
-        else if (std::strcmp(argv[i], "-r") == 0) a.reps = static_cast<int>(v);
-        else peer_usage(argv[0]);
-        i++;
-    }
-    if (a.reps < 1) a.reps = 1;
-    if (a.threads == 0) a.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    return a;
-}
-
-inline double peer_now_ms() {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    return peer_parse_args(argc, argv, default_n, [] {
+        return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    });
 }
 
 inline long peer_rss_kib() {
@@ -206,27 +180,15 @@ long long peer_in_fiber(Fn &fn) {
 // run's result must equal `expect`. Returns the per-run times in ms.
 template <class Fn>
 std::vector<double> peer_time(const char *name, int reps, long long expect, Fn fn) {
-    std::vector<double> ms;
-    for (int i = -1; i < reps; i++) {
-        double t0 = peer_now_ms();
-        long long got = peer_in_fiber(fn);
-        double t1 = peer_now_ms();
-        if (got != expect) {
-            std::fprintf(stderr, "%s/boost-fiber: wrong result %lld (expected %lld)\n", name, got,
-                         expect);
-            std::exit(1);
-        }
-        if (i >= 0) ms.push_back(t1 - t0);  // i == -1 is the warm-up
-    }
-    return ms;
+    auto run = [&fn] { return peer_in_fiber(fn); };
+    return peer_time_runs(name, "boost-fiber", reps, expect, run);
 }
 
 // One BENCH line; ops divides the median into ns_per_op.
 inline void peer_report(const char *name, int workers, long param, std::vector<double> ms,
                         double ops, long long result) {
-    std::sort(ms.begin(), ms.end());
+    double median = peer_median(ms);
     size_t m = ms.size();
-    double median = (m % 2) ? ms[m / 2] : (ms[m / 2 - 1] + ms[m / 2]) / 2;
     std::printf("BENCH name=%s impl=boost-fiber workers=%d param=%ld reps=%zu median_ms=%.3f "
                 "min_ms=%.3f ns_per_op=%.2f result=%lld\n",
                 name, workers, param, m, median, ms[0], median * 1e6 / ops, result);
