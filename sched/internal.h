@@ -2,11 +2,11 @@
  * its state word, workers, and the runtime.
  *
  * Task state word (one braid__aword per task):
- *   bits 0-2   lifecycle: FREE, IDLE (spawned, not started), RUNNING,
- *              SUSPENDED (context saved, waiting), READY (context saved, in a
- *              run queue), DONE
+ *   bits 0-2   lifecycle: FREE, IDLE (spawned, not started), RUNNING
+ *              (running, switching out, or woken: its resume entry queued),
+ *              SUSPENDED (context saved, waiting), DONE
  *   NOTIFIED   a wake-up arrived while RUNNING; the scheduler re-queues the
- *              task instead of suspending it
+ *              task at its next suspension instead of suspending it
  *   CANCEL     cancellation requested and not yet delivered
  *   WAITERS    the waiter list is non-empty
  *   WLOCK      the waiter list is locked (a bit spin lock; held for a few
@@ -27,8 +27,11 @@
  * transition is a CAS.
  *
  * Queue entries are words: a task pointer with tag bit 0 clear is a start
- * entry (claim it), with the bit set a resume entry (the task is READY and
- * this entry owns the right to resume it; there is at most one). A task in
+ * entry (claim it), with the bit set a resume entry (this entry owns the
+ * right to resume the task; there is at most one). A wake moves a task
+ * SUSPENDED -> RUNNING at once, so whoever resumes it touches no atomic: a
+ * queued task is RUNNING, and a second wake before it runs only sets
+ * NOTIFIED (a stray wake-up later, which every waiting loop allows). A task in
  * its worker's yield queue stays RUNNING (no atomic on the yield path): a
  * wake-up or cancel that lands meanwhile only sets NOTIFIED/CANCEL, which
  * its next waiting call sees.
@@ -57,7 +60,7 @@
 #define ST_IDLE ((uintptr_t)1)
 #define ST_RUNNING ((uintptr_t)2)
 #define ST_SUSPENDED ((uintptr_t)3)
-#define ST_READY ((uintptr_t)4)
+/* 4 was READY: woken tasks are RUNNING (see above). */
 #define ST_DONE ((uintptr_t)5)
 #define F_NOTIFIED ((uintptr_t)0x08)
 #define F_CANCEL ((uintptr_t)0x10)
@@ -67,12 +70,19 @@
 #define REF_ONE ((uintptr_t)1 << REF_SHIFT)
 #define REFS(st) ((st) >> REF_SHIFT)
 
-/* Fairness of the worker loop (worker.c): every INJECT_EVERY-th pick looks
- * at the injection queue first, every YIELD_EVERY-th at the yield queue. */
-#define IO_EVERY 61 /* ticks between polls of a busy worker's reactor */
-#define INJECT_EVERY 61
-#define YIELD_EVERY 31
-#define TIMER_EVERY 8
+/* Periodic checks of the worker loop (worker.c), on one tick counter (a
+ * pick of the loop or a hand-off is a tick). Every check falls on a tick
+ * that is a multiple of TICK_CHECK, so 7 ticks in 8 test one mask:
+ *   own timers         every  8 ticks (tick %  8 == 0);
+ *   yield queue first  every 32 ticks (tick % 32 == 8);
+ *   injection first    every 64 ticks (tick % 64 == 16);
+ *   own reactor polled every 64 ticks (tick % 64 == 48), out of step with
+ *   the injection checks. */
+#define TICK_CHECK 8u
+#define TICK_TIMER(k) (((k) & 7u) == 0)
+#define TICK_YIELD(k) (((k) & 31u) == 8)
+#define TICK_INJECT(k) (((k) & 63u) == 16)
+#define TICK_IO(k) (((k) & 63u) == 48)
 
 #define ENTRY_RESUME ((uintptr_t)1)
 #define ENTRY_YIELDED ((uintptr_t)2) /* from the yield queue: still RUNNING */
@@ -107,7 +117,7 @@ struct braid_task {
                           * braid_task *; atomic: braid_cancel reads it from
                           * any thread; relaxed accesses, plain on x86) */
     braid__fiber *fiber; /* the stack this task's frames live on */
-    braid__ctx ctx;      /* saved context while SUSPENDED or READY */
+    braid__ctx ctx;      /* saved context while switched out */
     bool escaped;        /* braid_self() handed out its address: no plain
                           * fast-path transitions (written by its runner) */
     /* Colder. */
@@ -147,10 +157,7 @@ struct braid__worker {
     uintptr_t lifo;       /* resume entry of the most recently woken task */
     braid_task *yq_head;  /* yielded tasks, FIFO */
     braid_task *yq_tail;
-    unsigned inject_countdown; /* ticks until the injection queue goes first */
-    unsigned yield_countdown;  /* ticks until the yield queue goes first */
-    unsigned timer_countdown;  /* ticks until the own timers are checked */
-    unsigned io_countdown;     /* ticks until the own reactor is polled */
+    unsigned tick;             /* periodic checks (TICK_CHECK above) */
     unsigned max_depth;        /* deepest own deque seen at a push */
     uint64_t rng;         /* victim choice */
     uint64_t urng;        /* braid_rand_u64 (splitmix64 state) */
@@ -285,7 +292,27 @@ struct braid_rt {
  * the same read, inlined. */
 extern __thread braid__worker *braid__tls_w __attribute__((tls_model("initial-exec")));
 static inline braid__worker *braid__worker_here(void) { return braid__tls_w; }
+#if defined(__x86_64__) && !defined(BRAID_CTX_UCONTEXT)
+/* x86-64: the initial-exec TLS read as one asm statement, inlined (the call
+ * it replaces was 4% of perf/pingpong). Volatile with a memory clobber: it
+ * is never merged with, or moved across, another read or a call (a switch),
+ * so %fs is read at this point, on the thread we run on now. The ucontext
+ * build keeps the portable function below, so CI exercises both. */
+#define BRAID__WORKER_CURRENT_INLINE 1
+static inline __attribute__((always_inline)) braid__worker *braid__worker_current(void)
+{
+    braid__worker *w;
+    __asm__ __volatile__("movq braid__tls_w@gottpoff(%%rip), %0\n\t"
+                         "movq %%fs:(%0), %0"
+                         : "=r"(w)
+                         :
+                         : "memory");
+    return w;
+}
+#else
+#define BRAID__WORKER_CURRENT_INLINE 0
 braid__worker *braid__worker_current(void);
+#endif
 int braid__worker_start_all(braid_rt *rt);
 void braid__worker_stop_all(braid_rt *rt);
 void braid__wake(braid__worker *w, braid_task *t);
@@ -374,7 +401,15 @@ bool braid__waiter_add(braid_task *t, braid__waiter *n);
 /* List rt's tasks that have not ended on f (braid_rt_shutdown's report). */
 void braid__report_live(braid_rt *rt, FILE *f);
 void braid__waiter_remove(braid_task *t, braid__waiter *n);
-bool braid__take_cancel(braid_task *self);
+bool braid__take_cancel_slow(braid_task *self);
+static inline bool braid__take_cancel(braid_task *self)
+{
+    /* The common case inline: no request on self and no inline parent.
+     * Relaxed: a hint; the slow path's CAS decides. */
+    if (!(braid__load_relaxed(&self->state) & F_CANCEL) && braid__parent(self) == NULL)
+        return false;
+    return braid__take_cancel_slow(self);
+}
 /* A waiting call that consumed a cancellation but then succeeded anyway (a
  * grant won the race) puts the request back: the next waiting call gets it.
  * Called by the running task on itself. */

@@ -145,10 +145,6 @@ int braid_rt_new(braid_rt **out, const braid_rt_opts *o)
             rt_destroy(rt);
             return ioerr;
         }
-        w->io_countdown = IO_EVERY / 2; /* out of step with the injection checks */
-        w->inject_countdown = INJECT_EVERY;
-        w->yield_countdown = YIELD_EVERY;
-        w->timer_countdown = TIMER_EVERY;
         uint64_t z = rt->seed + 0x9E3779B97F4A7C15ULL * (i + 1); /* splitmix64 */
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;

@@ -318,7 +318,7 @@ void braid__task_complete(braid__worker *w, braid_task *t)
         braid__task_free(t->rt, w, t);
 }
 
-bool braid__take_cancel(braid_task *self)
+bool braid__take_cancel_slow(braid_task *self)
 {
     /* A cancel of a task that is running us inline is delivered to us: we
      * are what it is waiting for (asyncio cancels the awaited task). */
@@ -358,7 +358,7 @@ int braid_cancel(braid_task *t)
         if (s == ST_RUNNING) /* it may be switching out to wait: re-queue it */
             nw |= F_NOTIFIED;
         else if (s == ST_SUSPENDED)
-            nw = (nw & ~ST_MASK) | ST_READY;
+            nw = (nw & ~ST_MASK) | ST_RUNNING; /* woken: we queue it */
         /* Acq_rel CAS: the flag and the wake are one step, so a task that
          * suspends concurrently either sees CANCEL/NOTIFIED or is woken. */
         if (braid__cas(&t->state, &st, nw))
@@ -413,7 +413,7 @@ void braid__cancel_all(braid_rt *rt)
 void braid__report_live(braid_rt *rt, FILE *f)
 {
     static const char *names[] = {"free", "idle (not started)", "running",
-                                  "suspended (waiting)", "ready", "done"};
+                                  "suspended (waiting)", "(unused)", "done"};
     size_t n = 0;
     pthread_mutex_lock(&rt->slab_lock);
     for (chunk *c = rt->chunks; c != NULL; c = c->next) {

@@ -67,14 +67,17 @@
 __thread braid__worker *braid__tls_w __attribute__((tls_model("initial-exec")));
 #define tls_w braid__tls_w
 
-/* Not inlined, and opaque to the optimiser: a coroutine that migrated to
- * another thread must re-read its worker, never reuse a cached TLS address. */
+/* Where internal.h has no inline form: not inlined, and opaque to the
+ * optimiser: a coroutine that migrated to another thread must re-read its
+ * worker, never reuse a cached TLS address. */
+#if !BRAID__WORKER_CURRENT_INLINE
 __attribute__((noinline)) braid__worker *braid__worker_current(void)
 {
     braid__worker *w = tls_w;
     __asm__ __volatile__("" : "+r"(w));
     return w;
 }
+#endif
 
 static inline void stat_inc(braid__aword *c)
 {
@@ -177,7 +180,7 @@ static unsigned fire_heap(braid__worker *w, braid__timer_heap *h, int64_t now, b
          * fired only after it: a sleeper woken by a cancel instead must take
          * this lock to disarm its timer (it sees "not fired" until we are
          * done), so it cannot leave, or end, while we touch node or task.
-         * Once READY a task cannot run before we enqueue it, so enqueuing
+         * A woken task cannot run before we enqueue it, so enqueuing
          * may wait for the unlock. Nodes and tasks are all cold (one of
          * each per sleeper): prefetch the whole batch first. */
         unsigned got = braid__timer_pop_expired(h, now, fired, BATCH), k = 0;
@@ -416,8 +419,11 @@ void braid__wake_ready(braid__worker *w, braid_task *t)
     w->lifo = (uintptr_t)t | ENTRY_RESUME;
 }
 
-/* The state half of a wake-up: true if t went SUSPENDED -> READY, and the
- * caller must now enqueue its resume entry (it alone may). */
+/* The state half of a wake-up: true if t went SUSPENDED -> RUNNING, and
+ * the caller must now enqueue its resume entry (it alone may). The task is
+ * RUNNING from here on, though it runs only once that entry is picked: a
+ * second wake meanwhile sets NOTIFIED, one stray wake-up at its next wait,
+ * and its resumer needs no atomic step. */
 static bool wake_transition(braid_task *t)
 {
     /* Relaxed: a first guess for the CAS loop below. */
@@ -426,14 +432,15 @@ static bool wake_transition(braid_task *t)
         uintptr_t nw;
         s = st & ST_MASK;
         if (s == ST_SUSPENDED)
-            nw = (st & ~ST_MASK) | ST_READY;
+            nw = (st & ~ST_MASK) | ST_RUNNING;
         else if (s == ST_RUNNING && !(st & F_NOTIFIED))
             nw = st | F_NOTIFIED; /* it is switching out: re-queue it */
         else
-            return false; /* READY, notified, DONE: nothing to do */
-        /* Acq_rel CAS: a SUSPENDED -> READY win makes us the only one to
+            return false; /* notified, DONE: nothing to do */
+        /* Acq_rel CAS: a SUSPENDED -> RUNNING win makes us the only one to
          * enqueue it; acquire pairs with the suspend CAS so its saved
-         * context is visible to whoever resumes it. */
+         * context is visible to us, and through the queue's release/acquire
+         * (deque, injection lock) to whoever resumes it. */
         if (braid__cas(&t->state, &st, nw))
             return s == ST_SUSPENDED;
     }
@@ -574,26 +581,18 @@ static uintptr_t next_entry(braid__worker *w)
 {
     uintptr_t e;
     /* Own timers: a clock read (about 28 ns here) only while some are
-     * armed, every TIMER_EVERY ticks, and whenever the local queues run dry
-     * (below): expiry is late by at most a few task runs. */
-    if (__builtin_expect(--w->timer_countdown == 0, 0)) {
-        w->timer_countdown = TIMER_EVERY;
-        if (braid__timer_next(&w->timers) != INT64_MAX)
+     * armed, every 8 ticks, and whenever the local queues run dry (below):
+     * expiry is late by at most a few task runs. */
+    unsigned k = ++w->tick;
+    if (__builtin_expect(k % TICK_CHECK == 0, 0)) {
+        if (TICK_TIMER(k) && braid__timer_next(&w->timers) != INT64_MAX)
             fire_heap(w, &w->timers, braid__clock_ns(), true);
-    }
-    if (__builtin_expect(--w->io_countdown == 0, 0)) {
-        w->io_countdown = IO_EVERY;
-        if (braid__load_relaxed(&w->io.armed) != 0) /* relaxed: a hint */
+        /* Relaxed: a hint. */
+        if (TICK_IO(k) && braid__load_relaxed(&w->io.armed) != 0)
             braid__reactor_poll(w, &w->io, 0, NULL);
-    }
-    if (__builtin_expect(--w->inject_countdown == 0, 0)) {
-        w->inject_countdown = INJECT_EVERY;
-        if ((e = inject_pop(w)) != 0)
+        if (TICK_INJECT(k) && (e = inject_pop(w)) != 0)
             return e;
-    }
-    if (__builtin_expect(--w->yield_countdown == 0, 0)) {
-        w->yield_countdown = YIELD_EVERY;
-        if (w->yq_head != NULL)
+        if (TICK_YIELD(k) && w->yq_head != NULL)
             goto yielded;
     }
     if (w->lifo != 0) {
@@ -648,13 +647,22 @@ static void task_entry(void *arg)
 
 static void finish_wait(braid__worker *w, braid_task *t);
 
-/* READY -> RUNNING for the one holder of t's resume entry; a CAS keeps
- * concurrent flag updates (cancel). */
-static void resume_transition(braid_task *t)
+/* Would the next tick's periodic checks (TICK_CHECK) find nothing to do?
+ * Then a switch may skip the loop. Relaxed reads: hints, as in the loop. */
+static inline bool ticks_quiet(braid__worker *w)
 {
-    uintptr_t st = braid__load_relaxed(&t->state); /* relaxed: CAS loop below */
-    while (!braid__cas(&t->state, &st, (st & ~ST_MASK) | ST_RUNNING))
-        ;
+    unsigned k = w->tick + 1;
+    if (__builtin_expect(k % TICK_CHECK != 0, 1))
+        return true;
+    if (TICK_TIMER(k) && braid__timer_next(&w->timers) != INT64_MAX)
+        return false;
+    if (TICK_INJECT(k) && braid__load_relaxed(&w->rt->inj_len) != 0)
+        return false;
+    if (TICK_IO(k) && braid__load_relaxed(&w->io.armed) != 0)
+        return false;
+    if (TICK_YIELD(k) && w->yq_head != NULL)
+        return false;
+    return true;
 }
 
 /* May a waiting task switch straight to the LIFO slot's task? Only if the
@@ -673,15 +681,7 @@ static inline bool handoff_ok(braid__worker *w)
         (intptr_t)braid__load_relaxed(&w->dq.bottom) <= (intptr_t)braid__load_relaxed(&w->dq.top);
     if (w->lifo_runs >= LIFO_MAX && !local_empty)
         return false;
-    if (w->timer_countdown <= 1 && braid__timer_next(&w->timers) != INT64_MAX)
-        return false;
-    if (w->inject_countdown <= 1 && braid__load_relaxed(&w->rt->inj_len) != 0)
-        return false;
-    if (w->io_countdown <= 1 && braid__load_relaxed(&w->io.armed) != 0)
-        return false;
-    if (w->yield_countdown <= 1 && w->yq_head != NULL)
-        return false;
-    return true;
+    return ticks_quiet(w);
 }
 
 void braid__suspend(braid__worker *w, braid_task *self, int action)
@@ -695,12 +695,7 @@ void braid__suspend(braid__worker *w, braid_task *self, int action)
         braid_task *next = ENTRY_TASK(w->lifo);
         w->lifo = 0;
         w->lifo_runs++;
-        /* A due check that handoff_ok found nothing for starts over. */
-        w->inject_countdown = w->inject_countdown > 1 ? w->inject_countdown - 1 : INJECT_EVERY;
-        w->yield_countdown = w->yield_countdown > 1 ? w->yield_countdown - 1 : YIELD_EVERY;
-        w->timer_countdown = w->timer_countdown > 1 ? w->timer_countdown - 1 : TIMER_EVERY;
-        w->io_countdown = w->io_countdown > 1 ? w->io_countdown - 1 : IO_EVERY;
-        resume_transition(next);
+        w->tick++; /* a due check that handoff_ok found nothing for is done */
         w->action = ACT_WAIT;
         w->action_task = self;
         w->cur = next;
@@ -731,15 +726,14 @@ bool braid__yield_fast(braid__worker *w, braid_task *self)
      * the yield queue (or self again). Switch there directly, one switch
      * instead of two. Relaxed reads of our own deque: a stale top is
      * smaller than the real one, so "empty" is never a false answer. */
-    if (w->lifo != 0 || w->inject_countdown <= 1 || w->yield_countdown <= 1)
+    if (w->lifo != 0 || !ticks_quiet(w))
         return false;
     if ((intptr_t)braid__load_relaxed(&w->dq.bottom) > (intptr_t)braid__load_relaxed(&w->dq.top))
         return false;
     /* Relaxed: a hint; a miss is caught at the next periodic check. */
     if (braid__load_relaxed(&w->rt->inj_len) != 0)
         return false;
-    w->inject_countdown--;
-    w->yield_countdown--;
+    w->tick++;
     braid_task *next = w->yq_head;
     if (next == NULL)
         return true; /* nothing else can run here: carry on at once */
@@ -792,10 +786,10 @@ static void finish_wait(braid__worker *w, braid_task *t)
 {
     uintptr_t st = braid__load_relaxed(&t->state); /* relaxed: CAS loop below */
     /* ACT_WAIT. Release (acq_rel CAS): the saved context is published to
-     * the waker that moves it SUSPENDED -> READY (pairs with its CAS). */
+     * the waker that moves it SUSPENDED -> RUNNING (pairs with its CAS). */
     for (;;) {
         bool notified = (st & F_NOTIFIED) != 0;
-        uintptr_t nw = notified ? (st & ~(ST_MASK | F_NOTIFIED)) | ST_READY
+        uintptr_t nw = notified ? st & ~F_NOTIFIED /* stays RUNNING: re-queued */
                                 : (st & ~ST_MASK) | ST_SUSPENDED;
         if (braid__cas(&t->state, &st, nw)) {
             if (notified) /* woken while switching out: run it again soon */
@@ -811,7 +805,7 @@ static void run_entry(braid__worker *w, uintptr_t e)
     if (e & ENTRY_YIELDED) {
         /* still RUNNING, owned by this worker's yield queue */
     } else if (e & ENTRY_RESUME) {
-        resume_transition(t); /* we own the resume entry */
+        /* We own the resume entry; the waker already made t RUNNING. */
     } else {
         if (!braid__task_claim(t, true)) {
             braid__task_drop(w, t, 1); /* an awaiter ran it: drop the entry's ref */

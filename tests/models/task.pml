@@ -1,5 +1,5 @@
 /* task.pml - the task state word (sched/internal.h, sched/task.c,
- * sched/worker.c): lifecycle IDLE / RUNNING / SUSPENDED / READY / DONE and
+ * sched/worker.c): lifecycle IDLE / RUNNING / SUSPENDED / DONE and
  * the flags NOTIFIED and CANCEL, under concurrent wakes, a cancel, a thief
  * and the task's own suspensions.
  *
@@ -15,24 +15,27 @@
  *   - two workers: each runs entries from its own queue, steals from the
  *     other's (the thief), takes from the injection queue, or resumes its
  *     yielder; run_entry (claim a start entry, and complete at once if
- *     CANCEL is set; resume_transition for a resume entry), then after the
+ *     CANCEL is set; a resume entry needs no transition: its task is
+ *     already RUNNING), then after the
  *     switch back after_switch (task_complete, the yield queue, or
  *     finish_wait's CAS, which re-queues the task on this worker if
  *     NOTIFIED);
  *   - a waker: sets the condition, then braid__wake (wake_transition, and
- *     the winner of SUSPENDED -> READY enqueues the resume entry);
+ *     the winner of SUSPENDED -> RUNNING enqueues the resume entry; a
+ *     woken task is RUNNING while its entry waits in a queue);
  *   - a stray waker: a wake-up with no condition behind it (a stale waiter
  *     entry, a timer that lost to a cancel: allowed by braid's contract);
  *   - a canceller: braid_cancel (CANCEL; RUNNING gets NOTIFIED too,
- *     SUSPENDED goes READY and the canceller enqueues the resume entry).
+ *     SUSPENDED goes RUNNING and the canceller enqueues the resume entry).
  * With the canceller (default), the waker provides one event fewer than
  * the task needs, so the task can only end if the cancel is delivered;
  * with -DNO_CANCEL it provides them all.
  *
- * Properties (assertions; `rights` counts resume rights: won READY
- * transitions whose resume entry was not consumed yet):
+ * Properties (assertions; `rights` counts resume rights: won SUSPENDED ->
+ * RUNNING transitions, and NOTIFIED re-queues, whose resume entry was not
+ * consumed yet):
  *   - a task is never enqueued twice: at most one resume right at a time,
- *     and the holder of the entry finds READY (resume_transition);
+ *     and the holder of the entry finds the task RUNNING and switched out;
  *   - never run by two workers at once: a switch-in finds nobody on the
  *     task, its context saved, and the state RUNNING;
  *   - no lost wake or cancel, including one that lands while the task is
@@ -70,7 +73,6 @@
 #define IDLE      1
 #define RUNNING   2
 #define SUSPENDED 3
-#define READY     4
 #define DONE      5
 #define NOTIFIED  8
 #define CANCEL    16
@@ -121,20 +123,21 @@ inline cas(exp, nw, ok)
     }
 }
 
-/* The winner of a -> READY transition holds the resume right. */
+/* The winner of SUSPENDED -> RUNNING (or a NOTIFIED re-queue) holds the
+ * resume right. */
 inline got_right()
 {
     atomic { assert(rights == 0); rights++ }
 }
 
-/* wake_transition: r = 1 if SUSPENDED -> READY was ours. */
+/* wake_transition: r = 1 if SUSPENDED -> RUNNING was ours. */
 inline wake_transition(r)
 {
     r = 0;
     s = st; /* relaxed first guess */
     do
     :: S(s) == SUSPENDED ->
-        nw = (s & ~MASK) | READY;
+        nw = (s & ~MASK) | RUNNING;
         cas(s, nw, ok);
         if
         :: ok -> r = 1; break
@@ -149,7 +152,7 @@ inline wake_transition(r)
         :: else -> skip
         fi
 #endif
-    :: else -> break /* READY, notified, DONE (IDLE: not waiting yet) */
+    :: else -> break /* notified, DONE (IDLE: not waiting yet) */
     od;
     s = 0; nw = 0; ok = 0
 }
@@ -265,18 +268,8 @@ end_loop:
         fi;
         atomic { assert(on == NONE && !ctx_saved); on = me } /* first switch in */
     :: kind == 2 ->
-        /* resume_transition: READY -> RUNNING by the entry's holder */
-        s = st;
-        do
-        :: true ->
-            assert(S(s) == READY);
-            nw = (s & ~MASK) | RUNNING;
-            cas(s, nw, ok);
-            if
-            :: ok -> break
-            :: else -> skip
-            fi
-        od;
+        /* a resume entry: its holder touches no atomic (the waker made
+         * the task RUNNING) */
         atomic { assert(rights == 1); rights-- };
         atomic { assert(on == NONE && ctx_saved && S(st) == RUNNING); ctx_saved = 0; on = me }
     :: kind == 3 ->
@@ -304,7 +297,7 @@ end_loop:
         do
         :: true ->
             if
-            :: s & NOTIFIED -> nw = (s & ~(MASK | NOTIFIED)) | READY
+            :: s & NOTIFIED -> nw = s & ~NOTIFIED /* stays RUNNING */
             :: else -> nw = (s & ~MASK) | SUSPENDED
             fi;
             cas(s, nw, ok);
@@ -387,7 +380,7 @@ active proctype canceller()
 #ifndef BUG_CANCEL_RUNNING
         :: S(s) == RUNNING -> nw = nw | NOTIFIED /* it may be switching out */
 #endif
-        :: S(s) == SUSPENDED -> nw = (nw & ~MASK) | READY
+        :: S(s) == SUSPENDED -> nw = (nw & ~MASK) | RUNNING
         :: else -> skip
         fi;
         cas(s, nw, ok);

@@ -5,9 +5,9 @@
  *   - a sleeper task in sleep_until's loop (at most ITER parks): each
  *     braid__park takes a pending cancel, arms its node (on its stack)
  *     under the heap lock (timer_add also stores fired = 0), suspends
- *     (context saved, then finish_wait's CAS: SUSPENDED, or READY and
+ *     (context saved, then finish_wait's CAS: SUSPENDED, or still RUNNING and
  *     re-queued if NOTIFIED), is resumed by whoever holds its resume entry
- *     (resume_transition), then disarms: reads fired (acquire) without the
+ *     (no atomic: the waker made it RUNNING), then disarms: reads fired (acquire) without the
  *     lock, and if 0 takes the lock, reads it again and removes the node if
  *     still 0; then it leaves braid__park (the node's frame is dead: `left`)
  *     and takes a pending cancel. fired: the sleep is over; cancel: it
@@ -19,8 +19,8 @@
  *     lock serialises them all): peeks at the heap without the lock, takes
  *     the lock, pops the node if armed (braid__timer_pop_expired), reads
  *     node->data, wake_transition(task), marks the node fired (release),
- *     unlocks, then enqueues the resume entry if it won SUSPENDED -> READY;
- *   - a canceller (braid_cancel: CANCEL, NOTIFIED if RUNNING, READY and
+ *     unlocks, then enqueues the resume entry if it won SUSPENDED -> RUNNING;
+ *   - a canceller (braid_cancel: CANCEL, NOTIFIED if RUNNING, RUNNING and
  *     enqueue if SUSPENDED), holding a handle;
  *   - a stray waker (a wake-up with no condition, allowed by the contract),
  *     holding a reference.
@@ -60,7 +60,6 @@
 #define MASK      7
 #define RUNNING   2
 #define SUSPENDED 3
-#define READY     4
 #define DONE      5
 #define NOTIFIED  8
 #define CANCEL    16
@@ -111,14 +110,14 @@ inline got_right()
     atomic { assert(rights == 0); rights++ }
 }
 
-/* wake_transition: r = 1 if SUSPENDED -> READY was ours. */
+/* wake_transition: r = 1 if SUSPENDED -> RUNNING was ours. */
 inline wake_transition(r)
 {
     r = 0;
     load_st(s);
     do
     :: S(s) == SUSPENDED ->
-        nw = (s & ~MASK) | READY;
+        nw = (s & ~MASK) | RUNNING;
         cas(s, nw, ok);
         if
         :: ok -> r = 1; break
@@ -182,7 +181,7 @@ proctype sleeper()
         do
         :: true ->
             if
-            :: s & NOTIFIED -> nw = (s & ~(MASK | NOTIFIED)) | READY
+            :: s & NOTIFIED -> nw = s & ~NOTIFIED /* stays RUNNING */
             :: else -> nw = (s & ~MASK) | SUSPENDED
             fi;
             cas(s, nw, ok);
@@ -196,19 +195,9 @@ proctype sleeper()
             :: else -> skip
             fi
         od;
-        /* a worker takes the resume entry: resume_transition */
-        atomic { runq > 0 -> runq--; assert(rights == 1); rights-- };
-        load_st(s);
-        do
-        :: true ->
-            assert(S(s) == READY);
-            nw = (s & ~MASK) | RUNNING;
-            cas(s, nw, ok);
-            if
-            :: ok -> break
-            :: else -> skip
-            fi
-        od;
+        /* a worker takes the resume entry: no transition, the waker made
+         * the task RUNNING */
+        atomic { runq > 0 -> runq--; assert(rights == 1); rights--; assert(!freed && S(st) == RUNNING) };
         s = 0; nw = 0; ok = 0;
         /* disarm: fired without the lock (acquire); if 0, under the lock */
         f = fired;
@@ -288,7 +277,7 @@ active proctype canceller()
         nw = s | CANCEL;
         if
         :: S(s) == RUNNING -> nw = nw | NOTIFIED
-        :: S(s) == SUSPENDED -> nw = (nw & ~MASK) | READY
+        :: S(s) == SUSPENDED -> nw = (nw & ~MASK) | RUNNING
         :: else -> skip
         fi;
         cas(s, nw, ok);
