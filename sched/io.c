@@ -65,6 +65,10 @@ typedef struct fdslot {
     bool registered;  /* persistent and in home's instance */
     uint32_t ready;   /* persistent: edges seen that no waiter took */
     uint32_t tick;    /* persistent: deliveries so far (braid_wait_fd's check) */
+    uint32_t drained; /* persistent: directions a transfer found empty (EAGAIN
+                       * or a short read) with no edge since: the next
+                       * transfer waits for an edge instead of a system call
+                       * that would say EAGAIN */
     int fd;           /* its index in the table */
 } fdslot;
 
@@ -257,6 +261,7 @@ static int arm_persistent(fdslot *s, int fd, braid__reactor *r)
     }
 done:
     s->registered = true;
+    s->drained = 0; /* ADD and MOD report what is ready now */
     count_home(s, true); /* polled while registered, waiters or not */
     return 0;
 }
@@ -465,6 +470,7 @@ static unsigned deliver(braid__worker *w, fdslot *s, uint32_t ev)
         /* Still registered (edge-triggered): keep what nobody took for the
          * next wait, and the lasting conditions for every wait. */
         s->ready |= (ev & ~taken) | (ev & STICKY_EVENTS);
+        s->drained &= (ev & STICKY_EVENTS) ? 0 : ~ev; /* an end: try the call */
         s->tick++;
         return woken;
     }
@@ -609,6 +615,7 @@ void braid__io_adopt(int fd)
     s->persistent = true;
     s->registered = false;
     s->ready = 0;
+    s->drained = 0;
     braid__spin_unlock(&s->lock);
 }
 
@@ -640,20 +647,82 @@ static int again(int fd, uint32_t ev, int64_t deadline)
     return r < 0 ? r : 0;
 }
 
-ssize_t braid_read(int fd, void *buf, size_t n, int64_t deadline)
+/* Readiness tracking for reads on a persistent fd (edge-triggered, so any
+ * data that arrives after a read that drained the socket brings an edge),
+ * as Tokio clears readiness after a short read: a stream read that returns
+ * less than asked emptied the receive queue, so the next read waits for an
+ * edge first instead of paying a read(2) that says EAGAIN (one system call
+ * in two of a request/response loop).
+ *
+ * read_begin: true if the fd is known drained for ev (wait first); else
+ * *tick is the delivery count before the transfer, for read_drained. */
+static bool read_begin(int fd, uint32_t ev, uint32_t *tick)
 {
+    fdslot *s = slot_of(fd, false);
+    if (s == NULL)
+        return false;
+    braid__spin_lock(&s->lock);
+    bool skip = s->persistent && s->registered && (s->drained & ev) != 0;
+    *tick = s->tick;
+    braid__spin_unlock(&s->lock);
+    return skip;
+}
+
+/* After a short read that began at *tick: record ev as drained, unless an
+ * edge was delivered since (it may be for data the read did not see). */
+static void read_drained(int fd, uint32_t ev, uint32_t tick)
+{
+    fdslot *s = slot_of(fd, false);
+    if (s == NULL)
+        return;
+    braid__spin_lock(&s->lock);
+    if (s->persistent && s->registered && s->tick == tick) {
+        s->drained |= ev;
+        s->ready &= ~ev; /* an edge recorded before the read: it took that data */
+    }
+    braid__spin_unlock(&s->lock);
+}
+
+/* read(2) or recv(2) (flags >= 0) with the wait, the drained shortcut and
+ * EINTR retries of braid_read and braid_recv. */
+static ssize_t read_or_recv(int fd, void *buf, size_t n, int flags, int64_t deadline)
+{
+    bool track = flags < 0 || (flags & (MSG_PEEK | MSG_DONTWAIT)) == 0;
+    bool waited = false;
     for (;;) {
-        ssize_t r = eintr() ? -1 : read(fd, buf, n);
-        if (r >= 0)
+        uint32_t tick = 0;
+        /* Wait first at most once: whatever ends that wait, the call is
+         * tried next (a fresh tick: the edge that woke us is counted). */
+        if (track && n > 0 && read_begin(fd, EPOLLIN, &tick) && !waited) {
+            waited = true;
+            int err = again(fd, EPOLLIN, deadline);
+            if (err != 0)
+                return err;
+            continue;
+        }
+        ssize_t r;
+        if (eintr())
+            r = -1;
+        else
+            r = flags < 0 ? read(fd, buf, n) : recv(fd, buf, n, flags);
+        if (r >= 0) {
+            if (track && r > 0 && (size_t)r < n)
+                read_drained(fd, EPOLLIN, tick);
             return r;
+        }
         if (errno == EINTR)
             continue;
-        if (!would_block(errno))
+        if (!would_block(errno) || (flags >= 0 && (flags & MSG_DONTWAIT)))
             return -errno;
         int err = again(fd, EPOLLIN, deadline);
         if (err != 0)
             return err;
     }
+}
+
+ssize_t braid_read(int fd, void *buf, size_t n, int64_t deadline)
+{
+    return read_or_recv(fd, buf, n, -1, deadline);
 }
 
 /* write(2), but send(MSG_NOSIGNAL) on a socket: a closed peer gives
@@ -686,18 +755,9 @@ ssize_t braid_write(int fd, const void *buf, size_t n, int64_t deadline)
 
 ssize_t braid_recv(int fd, void *buf, size_t n, int flags, int64_t deadline)
 {
-    for (;;) {
-        ssize_t r = eintr() ? -1 : recv(fd, buf, n, flags);
-        if (r >= 0)
-            return r;
-        if (errno == EINTR)
-            continue;
-        if (!would_block(errno) || (flags & MSG_DONTWAIT))
-            return -errno;
-        int err = again(fd, EPOLLIN, deadline);
-        if (err != 0)
-            return err;
-    }
+    if (flags < 0)
+        return -EINVAL;
+    return read_or_recv(fd, buf, n, flags, deadline);
 }
 
 ssize_t braid_send(int fd, const void *buf, size_t n, int flags, int64_t deadline)
@@ -810,7 +870,7 @@ int braid_close(int fd)
         }
         disarm(s, fd);
         s->persistent = s->registered = false;
-        s->ready = 0;
+        s->ready = s->drained = 0;
         /* Close under the slot's lock: a coroutine about to wait either
          * registered before (woken above) or arms after the close (its
          * epoll_ctl fails with EBADF). Closed after the unlock, a wait
