@@ -496,7 +496,10 @@ BRAID_API ssize_t braid_write(int fd, const void *buf, size_t n, int64_t deadlin
 BRAID_API ssize_t braid_read_full(int fd, void *buf, size_t n, int64_t deadline, size_t *done);
 BRAID_API ssize_t braid_write_all(int fd, const void *buf, size_t n, int64_t deadline,
                                   size_t *done);
-/* recv(2) / send(2) with flags; send adds MSG_NOSIGNAL. */
+/* recv(2) / send(2) with flags; send adds MSG_NOSIGNAL. Negative flags:
+ * -EINVAL. On a socket braid made, a read or recv (without MSG_PEEK) that
+ * returns less than n marks it drained: the next one waits for new data
+ * before calling read(2), which saves the call that would say EAGAIN. */
 BRAID_API ssize_t braid_recv(int fd, void *buf, size_t n, int flags, int64_t deadline);
 BRAID_API ssize_t braid_send(int fd, const void *buf, size_t n, int flags, int64_t deadline);
 /* accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC: a new fd. addr and len may be
