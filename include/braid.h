@@ -315,10 +315,11 @@ BRAID_API int braid_group_new(braid_group **out);
  * if not NULL, is borrowed: the group holds the reference until _free.
  * Errors as braid_spawn. */
 BRAID_API int braid_group_spawn(braid_group *g, braid_task **out, braid_fn fn, void *arg);
-/* Await every member. Returns 0, the first failure (cancellations that it
- * caused are not failures), or -ECANCELED if the caller was cancelled (then
- * every member is cancelled and still awaited). -EPERM outside a
- * coroutine, -EINVAL, -ENOMEM. */
+/* Await every member. Returns 0, the first failure (a member that ended
+ * with -ECANCELED, whoever cancelled it, is not a failure, as in asyncio's
+ * TaskGroup), or -ECANCELED if the caller was cancelled (then every member
+ * is cancelled and still awaited). -EPERM outside a coroutine, -EINVAL,
+ * -ENOMEM. */
 BRAID_API int braid_group_wait(braid_group *g);
 /* Members so far, and member i's status (-EINPROGRESS if not awaited yet;
  * -ERANGE past the end); *task, if not NULL, gets the member (borrowed). */

@@ -30,8 +30,9 @@
  *
  * Any violation prints what went wrong and aborts (libFuzzer saves the
  * input as a crash); a watchdog reports an input that runs too long.
- * Environment: FUZZ_TRACE=1 prints every operation, FUZZ_WATCHDOG=S sets the
- * hang limit, FUZZ_AVOID steps around known library bugs (see `avoid`).
+ * Environment: FUZZ_TRACE=1 prints every operation (2: keeps them, printed
+ * only for a failing or hanging input), FUZZ_WATCHDOG=S sets the hang
+ * limit, FUZZ_AVOID leaves groups of operations out (see `avoid`).
  * How to run and replay: README.md beside this file.
  */
 #define _GNU_SOURCE
@@ -62,8 +63,15 @@
 static void fuzz_vfail(int line, const char *cond, const char *fmt, va_list ap)
     __attribute__((noreturn));
 
+static void trace_dump(void);
+static volatile int wd_fired; /* the watchdog is reporting a hang */
+
 static void fuzz_vfail(int line, const char *cond, const char *fmt, va_list ap)
 {
+    if (wd_fired) /* the watchdog's shutdown woke us: it reports and aborts */
+        for (;;)
+            pause();
+    trace_dump();
     fprintf(stderr, "fuzz_api.c:%d: invariant violated: ", line);
     if (cond != NULL)
         fprintf(stderr, "(%s) ", cond);
@@ -165,27 +173,78 @@ static int fifo_find(const fifo *q, int who)
     return -1;
 }
 
-/* FUZZ_AVOID (environment, comma-separated): step around a known library
- * bug while looking for others. "callbacks": no call_soon / call_later
- * (cancelling one before it starts leaks its callback record);
- * "wait-cancel": braid_wait, gather, group_wait and waitset_next may drop a
- * cancellation that arrives with a completion (no check of it);
- * "inline-cancel": braid_cancel of a task running others inline may wake a
- * finished task instead of the innermost waiting one (so inline tasks never
- * wait without a deadline, nor for running tasks). Empty by
- * default: CI drives everything. */
+/* FUZZ_AVOID (environment, comma-separated): leave out a group of
+ * operations, to step around a library bug while looking for others (or to
+ * check that a failure needs that group). Empty by default, and CI leaves
+ * nothing out. The groups are those of three bugs the harness found, all
+ * fixed:
+ * "callbacks": no call_soon / call_later (cancelling one before it started
+ * leaked its callback record);
+ * "wait-cancel": braid_wait, gather, group_wait and waitset_next are not
+ * checked for a cancellation that races a completion (they dropped it; now
+ * they put it back on the caller, obs_ws_done), and never wait without a
+ * deadline;
+ * "inline-cancel": tasks running inline never wait without a deadline, nor
+ * for running tasks (braid_cancel of a task running others inline could
+ * wake a finished task instead of the innermost waiting one). */
 static struct {
     bool callbacks;
-    bool wait_cancel; /* "wait-cancel": waitset calls may drop a cancellation */
-    bool inline_cancel; /* "inline-cancel": a cancel may not wake an inline chain */
+    bool wait_cancel; /* "wait-cancel": no check of a cancel racing a completion */
+    bool inline_cancel; /* "inline-cancel": inline chains never wait for long */
 } avoid;
 
-/* FUZZ_TRACE=1: print every operation and what it returned (for replays). */
+/* FUZZ_TRACE=1: print every operation and what it returned (for replays).
+ * FUZZ_TRACE=2: keep the current input's trace in memory and print it only
+ * when the input fails or hangs (for failures that depend on timing and do
+ * not come back on a replay: run the fuzzer itself with it). */
 static bool trace;
+static bool trace_mem;
+static char *tbuf;
+static size_t tlen, tcap;
+
+static void tr_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void tr_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (!trace_mem) {
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        return;
+    }
+    for (;;) {
+        size_t room = tcap - tlen;
+        va_list aq;
+        va_copy(aq, ap);
+        int n = tbuf != NULL ? vsnprintf(tbuf + tlen, room, fmt, aq) : -1;
+        va_end(aq);
+        if (n >= 0 && (size_t)n < room) {
+            tlen += (size_t)n;
+            break;
+        }
+        size_t cap = tcap ? 2 * tcap : 1 << 16;
+        char *nb = realloc(tbuf, cap);
+        if (nb == NULL)
+            break;
+        tbuf = nb;
+        tcap = cap;
+    }
+    va_end(ap);
+}
+
+static void trace_dump(void)
+{
+    if (trace_mem && tbuf != NULL && tlen > 0) {
+        fputs("---- trace of this input ----\n", stderr);
+        fwrite(tbuf, 1, tlen, stderr);
+        fputs("---- end of trace ----\n", stderr);
+    }
+}
+
 #define TR(...)                                                                                  \
     do {                                                                                         \
         if (trace)                                                                               \
-            fprintf(stderr, __VA_ARGS__);                                                        \
+            tr_printf(__VA_ARGS__);                                                              \
     } while (0)
 
 static struct {
@@ -383,6 +442,34 @@ static void obs_unknown(rec *r)
     }
     if (any && r->cp == CP_NO)
         r->cp = CP_MAYBE;
+}
+
+/* A call built on waitsets (waitset_next, and braid_wait, gather and
+ * group_wait on top of it) returned a completion, not -ECANCELED or
+ * -ETIMEDOUT; p0 is what pred_take said when the call began. A waitset parks
+ * only when nothing is ready, and every park ends with a take: if that take
+ * found a cancellation and a completion had come too, the completion wins
+ * and the request is put back on the caller itself (braid__rearm_cancel:
+ * not dropped, pending for its next waiting call, as a grant on a sync
+ * object). So:
+ *  - p0 YES: nothing can complete between the call's start and its first
+ *    park (one worker, no switch), and that park takes at once and returns
+ *    -ECANCELED; a completion returned means it never parked: no flag moved;
+ *  - p0 NO: each park's take saw every request made while it was parked
+ *    (the harness code of other coroutines runs only then): obs_grant;
+ *  - p0 MAYBE: either. */
+static void obs_ws_done(rec *r, int p0)
+{
+    if (avoid.wait_cancel) {
+        obs_unknown(r);
+        return;
+    }
+    if (p0 == CP_YES)
+        return;
+    if (p0 == CP_NO)
+        obs_grant(r);
+    else
+        obs_maybe_grant(r);
 }
 
 static void cancel_hits(rec *x);
@@ -698,6 +785,10 @@ static void do_await(rec *r, rec *t, int how, int a)
 {
     int64_t res = -12345;
     int rc;
+    TR("[%d]   %s of %d (kind %d%s%s, arg %d)\n", r->idx,
+       how == AW_AWAIT ? "await" : how == AW_UNTIL ? "await_until" : how == AW_WAIT_FOR ? "wait_for"
+                                                                                       : "shield",
+       t->idx, t->kind, t->started ? ", started" : "", ended(t) ? ", ended" : "", a);
     if (t == r || in_chain(r, t)) { /* itself, or a task running us inline */
         before(r);
         switch (how) {
@@ -749,26 +840,39 @@ static void do_await(rec *r, rec *t, int how, int a)
             /* A call_later task: its body may not have started (then it runs
              * inline and its sleep may take our chain's cancellation) or may
              * sleep. Either way it ends soon. */
-            bool chain_pending = chain_may(r);
-            unsigned nc0 = chain_ncancel(r);
-            t->busy++;
+            /* A cancellation of our chain during the await passes on to t
+             * (braid_await does, as asyncio's await; inline, t's sleep takes
+             * it from the chain): t may be cancelled, which its other
+             * awaiters must know (pass_begin arms it). */
+            int p0 = pred_take(r);
+            pass_begin(r, (uint16_t)(1u << t->idx), false);
             before(r);
             rc = braid_await(t->t, &res);
             after(r);
-            t->busy--;
-            /* A cancellation of our chain during the await passes on to t
-             * (braid_await does, as asyncio's await). */
-            if (chain_ncancel(r) != nc0)
-                chain_pending = true;
+            bool armed = r->armed;
+            pass_end(r);
+            TR("[%d]   await of call_later %d -> %d\n", r->idx, t->idx, rc);
+            /* -ECANCELED is t's status, or ours: after passing a
+             * cancellation on, the await waits for t and a second one ends
+             * that wait (t may then still run, or have ended anyway). */
+            bool ours_ok = armed || p0 != CP_NO;
+            bool done = braid_task_done(t->t) == 1;
             if (t->started) {
-                CHECK(rc == 0, "call_later task %d ran its callback but status %d", t->idx, rc);
+                CHECK(done, "call_later task %d ran its callback but is not done", t->idx);
+                CHECK(rc == 0 || (rc == -ECANCELED && ours_ok),
+                      "call_later task %d ran its callback but status %d", t->idx, rc);
             } else {
                 CHECK(rc == -ECANCELED, "call_later task %d did not run its callback: status %d",
                       t->idx, rc);
-                CHECK(t->may_cancel || chain_pending, "call_later task %d cancelled by nobody", t->idx);
-                t->unstarted_end = true;
+                if (done) {
+                    CHECK(t->may_cancel, "call_later task %d cancelled by nobody", t->idx);
+                    t->unstarted_end = true;
+                } else {
+                    CHECK(ours_ok, "await of call_later task %d: -ECANCELED, nobody cancelled",
+                          t->idx);
+                }
             }
-            if (chain_pending)
+            if (ours_ok)
                 obs_unknown(r);
             return;
         }
@@ -857,6 +961,8 @@ static void do_await(rec *r, rec *t, int how, int a)
     default: rc = braid_wait_for(t->t, timeout, &res); break;
     }
     after(r);
+    TR("[%d]   %s of %d (dl %" PRId64 ", timeout %" PRId64 ") -> %d\n", r->idx,
+       how == AW_AWAIT ? "await" : how == AW_UNTIL ? "await_until" : "wait_for", t->idx, dl, timeout, rc);
     bool armed = r->armed;
     bool loose = armed || p0 != CP_NO;
     if (how == AW_WAIT_FOR) {
@@ -1000,10 +1106,10 @@ static void trace_state(const char *when, const rec *r)
 {
     if (!trace)
         return;
-    fprintf(stderr, "    %s %d: chain", when, r->idx);
+    tr_printf("    %s %d: chain", when, r->idx);
     for (const rec *c = r; c != NULL; c = c->parent)
-        fprintf(stderr, " %d(cp%d in%d)", c->idx, c->cp, c->incoming);
-    fputc('\n', stderr);
+        tr_printf(" %d(cp%d in%d)", c->idx, c->cp, c->incoming);
+    tr_printf("\n");
 }
 
 static bool do_op_(rec *r, int b, int *rcp);
@@ -1183,50 +1289,42 @@ static bool do_op_(rec *r, int b, int *rcp)
         for (int i = 0; i < n; i++)
             results[i] = -777;
         unsigned flags = (f & 1) ? BRAID_GATHER_RETURN_ERRORS : 0;
+        int p0 = pred_take(r);
         busy_mask(mask, 1);
         before(r);
         rc = braid_gather(ts, (size_t)n, results, st, flags);
         after(r);
         busy_mask(mask, -1);
-        bool any_cancelled_status = false, all_in = true;
+        /* Without BRAID_GATHER_RETURN_ERRORS it stops at the first status
+         * that is not 0 and returns it (a task's -ECANCELED too): at most
+         * one such status is filled in, and then rc is that status. Any
+         * other -ECANCELED is ours: it cancelled every task. */
+        bool all_in = true;
+        int nfail = 0, fail_st = 0;
         for (int i = 0; i < n; i++) {
             if (st[i] == -EINPROGRESS) {
                 all_in = false;
                 continue;
             }
             check_status(r, rs[i], st[i], results[i], __LINE__);
-            if (st[i] == -ECANCELED)
-                any_cancelled_status = true;
+            if (st[i] != 0) {
+                nfail++;
+                fail_st = st[i];
+            }
         }
-        if (rc == -ECANCELED && (!any_cancelled_status || flags)) {
-            /* ours: it cancelled every task */
+        if (!flags && nfail > 0) {
+            CHECK(nfail == 1 && rc == fail_st, "gather returned %d, %d failed statuses (last %d)", rc,
+                  nfail, fail_st);
+            obs_ws_done(r, p0);
+        } else if (rc == -ECANCELED) {
             obs_take(r, true, __LINE__);
             for (int i = 0; i < n; i++)
                 if (!ended(rs[i]))
                     model_cancel(rs[i]);
-                else if (may_end_unseen(rs[i]))
-                    model_cancel(rs[i]);
-        } else if (rc == -ECANCELED) {
-            obs_unknown(r);
-            for (int i = 0; i < n; i++)
-                model_cancel_maybe(rs[i]);
         } else {
-            if (flags) {
-                CHECK(rc == 0 && all_in, "gather(return errors): %d", rc);
-            } else if (rc == 0) {
-                CHECK(all_in, "gather 0 but not all in");
-                for (int i = 0; i < n; i++)
-                    CHECK(st[i] == 0, "gather 0 with a failed task");
-            } else {
-                bool found = false;
-                for (int i = 0; i < n; i++)
-                    if (st[i] == rc)
-                        found = true;
-                CHECK(found, "gather returned %d, no task has that status", rc);
-            }
-            /* No take happened (one would have made it -ECANCELED). */
-            if (avoid.wait_cancel)
-                obs_unknown(r);
+            CHECK(rc == 0 && all_in, "gather%s: %d, all in %d", flags ? "(return errors)" : "", rc,
+                  all_in);
+            obs_ws_done(r, p0);
         }
         break;
     }
@@ -1241,6 +1339,7 @@ static bool do_op_(rec *r, int b, int *rcp)
         if (dl == BRAID_FOREVER && !ws_forever_ok(r))
             dl = 0;
         size_t ndone = 99;
+        int p0 = pred_take(r);
         busy_mask(mask, 1);
         before(r);
         rc = braid_wait(ts, (size_t)n, mode, dl, &ndone);
@@ -1265,9 +1364,7 @@ static bool do_op_(rec *r, int b, int *rcp)
                 CHECK(ndone == (size_t)n, "wait all: ndone %zu of %d", ndone, n);
             else if (mode == BRAID_WAIT_FIRST_COMPLETED)
                 CHECK(ndone == (n > 0 ? 1u : 0u), "wait first: ndone %zu", ndone);
-            /* It may not have parked; a take would have made it -ECANCELED. */
-            if (avoid.wait_cancel)
-                obs_unknown(r);
+            obs_ws_done(r, p0);
         } else if (rc == -ETIMEDOUT) {
             CHECK(dl != BRAID_FOREVER, "wait: -ETIMEDOUT without deadline");
             if (avoid.wait_cancel)
@@ -1297,6 +1394,7 @@ static bool do_op_(rec *r, int b, int *rcp)
             if (dl == BRAID_FOREVER && !ws_forever_ok(r))
                 dl = 0;
             size_t idx = 99;
+            int p0 = pred_take(r);
             before(r);
             rc = braid_waitset_next(ws, dl, &idx);
             after(r);
@@ -1308,8 +1406,7 @@ static bool do_op_(rec *r, int b, int *rcp)
                     CHECK(may_end_unseen(rs[idx]), "waitset delivered live task %d", rs[idx]->idx);
                     rs[idx]->unstarted_end = true;
                 }
-                if (avoid.wait_cancel)
-                    obs_unknown(r);
+                obs_ws_done(r, p0);
                 continue;
             }
             if (rc == -ENOENT) {
@@ -1403,8 +1500,7 @@ static bool do_op_(rec *r, int b, int *rcp)
             g.g_cancelling = CP_YES;
         } else if (rc == 0) {
             CHECK(!any_fail, "group_wait 0 with a failed member");
-            if (avoid.wait_cancel)
-                obs_unknown(r);
+            obs_ws_done(r, p0);
             if (g.g_cancelling == CP_MAYBE)
                 g.g_cancelling = CP_NO;
         } else {
@@ -1414,8 +1510,7 @@ static bool do_op_(rec *r, int b, int *rcp)
                     found = true;
             CHECK(found && rc != -ECANCELED, "group_wait returned %d", rc);
             g.g_cancelling = CP_YES;
-            if (avoid.wait_cancel)
-                obs_unknown(r);
+            obs_ws_done(r, p0);
         }
         break;
     }
@@ -1429,8 +1524,10 @@ static bool do_op_(rec *r, int b, int *rcp)
         } else {
             rec *m = R(g.g_mem[i]);
             CHECK(mt == m->t, "group_status task");
+            /* Awaited by a group_wait: a member it cancelled before it
+             * started ended unseen (-ECANCELED). */
             if (rc != -EINPROGRESS)
-                CHECK(ended(m) && rc == status_of(m), "group_status %zu: %d", i, rc);
+                check_status(r, m, rc, m->ret, __LINE__);
         }
         break;
     }
@@ -2134,7 +2231,12 @@ static void *watchdog(void *arg)
         }
         if (++stuck < wd_secs)
             continue;
-        fprintf(stderr, "fuzz_api: input %lu has run for %d s: a hang. Coroutines:\n", now, stuck);
+        wd_fired = 1;
+        trace_dump();
+        fprintf(stderr, "fuzz_api: input %lu has run for %d s: a hang. Input:", now, stuck);
+        for (size_t i = 0; i < g.size; i++)
+            fprintf(stderr, " %02x", g.data[i]);
+        fprintf(stderr, "\nCoroutines:\n");
         for (int i = 0; i < NREC; i++) {
             rec *c = R(i);
             if (i != ROOT && !c->used)
@@ -2174,7 +2276,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         avoid.wait_cancel = true;
     if (av != NULL && strstr(av, "inline-cancel") != NULL)
         avoid.inline_cancel = true;
-    trace = getenv("FUZZ_TRACE") != NULL && getenv("FUZZ_TRACE")[0] == '1';
+    const char *tr = getenv("FUZZ_TRACE");
+    trace = tr != NULL && (tr[0] == '1' || tr[0] == '2');
+    trace_mem = tr != NULL && tr[0] == '2';
     if (getenv("FUZZ_WATCHDOG") != NULL)
         wd_secs = atoi(getenv("FUZZ_WATCHDOG"));
     if (wd_secs > 0) {
@@ -2208,6 +2312,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g.data = data;
     g.size = size;
     int64_t res = 0;
+    tlen = 0;
     wd_input++;
     wd_running = 1;
     int rc = braid_rt_block_on(rt, root_body, NULL, &res);
