@@ -5,8 +5,10 @@
  * state transitions (task.c) or the deque's internals (deque.c).
  *
  * Where a worker looks, each tick (libuv-style named phases):
- *   1. every 61st tick, the injection queue first (so foreign spawns are
- *      not starved by a busy deque), every 31st tick the yield queue first;
+ *   1. periodic checks on one tick counter (internal.h, TICK_CHECK): own
+ *      timers every 8th tick, the yield queue first every 32nd, the
+ *      injection queue first every 64th (so foreign spawns are not starved
+ *      by a busy deque), the own reactor every 64th, out of step;
  *   2. the LIFO slot: the task this worker woke last (producer and consumer
  *      share a cache), at most LIFO_MAX runs in a row;
  *   3. its own deque (LIFO: depth-first for fork-join);
