@@ -727,21 +727,23 @@ static int64_t main_reader_and_writer(void *arg)
  * the socket as it is. */
 typedef struct {
     int fd;
-    long rounds;
     long got;
 } short_job;
 
+/* Echo until end of stream: reads, not rounds, since the client's pieces
+ * may arrive split or joined. */
 static int64_t short_echo(void *arg)
 {
     short_job *j = arg;
     char buf[256];
-    for (long i = 0; i < j->rounds; i++) {
+    for (;;) {
         ssize_t r = braid_read(j->fd, buf, sizeof buf, dl_ms(10000));
-        cr_assert_gt(r, 0, "round %ld: braid_read: %s", i, r < 0 ? braid_strerror((int)r) : "eof");
+        if (r == 0)
+            return 0;
+        cr_assert_gt(r, 0, "server: braid_read: %s", braid_strerror((int)r));
         j->got += r;
         cr_assert_eq(braid_write_all(j->fd, buf, (size_t)r, dl_ms(10000), NULL), r);
     }
-    return 0;
 }
 
 static int64_t main_short_reads(void *arg)
@@ -749,11 +751,19 @@ static int64_t main_short_reads(void *arg)
     (void)arg;
     int c, s;
     tcp_pair(&c, &s);
-    short_job j = {.fd = s, .rounds = 3000};
-    braid_task *t = spawn(short_echo, &j);
     char buf[256], back[256];
+    /* A peek does not drain: after a short peek the data is still read. */
+    cr_assert_eq(write(c, "xyz", 3), 3);
+    ssize_t r = braid_recv(s, buf, sizeof buf, MSG_PEEK, dl_ms(10000));
+    cr_assert_eq(r, 3);
+    r = braid_read(s, buf, sizeof buf, dl_ms(10000));
+    cr_assert_eq(r, 3);
+    cr_assert_eq(memcmp(buf, "xyz", 3), 0);
+    cr_assert_eq(braid_recv(s, buf, sizeof buf, -1, dl_ms(100)), -EINVAL);
+    short_job j = {.fd = s};
+    braid_task *t = spawn(short_echo, &j);
     long sent = 0;
-    for (long i = 0; i < j.rounds; i++) {
+    for (long i = 0; i < 3000; i++) {
         size_t n = 1 + (size_t)(i % 61);
         memset(buf, (int)('a' + i % 26), n);
         switch (i % 4) {
@@ -774,32 +784,18 @@ static int64_t main_short_reads(void *arg)
             cr_assert_eq(write(c, buf, n), (ssize_t)n);
         }
         sent += (long)n;
-        /* Take the echo back: all n bytes, maybe in pieces (pieces that
-         * arrive in one read count for the next rounds on the server). */
+        /* Take the echo back: all n bytes, maybe in pieces. */
         size_t have = 0;
         while (have < n) {
-            ssize_t r = braid_read(c, back + have, n - have, dl_ms(10000));
+            r = braid_read(c, back + have, n - have, dl_ms(10000));
             cr_assert_gt(r, 0, "round %ld: echo read: %s", i, r < 0 ? braid_strerror((int)r) : "eof");
             have += (size_t)r;
         }
         cr_assert_eq(memcmp(back, buf, n), 0, "round %ld: echo differs", i);
-        if (braid_task_done(t))
-            break; /* the server counted pieces, not our rounds: it is done */
     }
-    /* The server may expect more reads than the pieces it got: end it. */
-    braid_cancel(t);
-    int st = braid_await(t, NULL);
-    cr_assert(st == 0 || st == -ECANCELED, "server: %s", braid_strerror(st));
-    braid_task_release(t);
+    cr_assert_eq(shutdown(c, SHUT_WR), 0); /* the server sees the end */
+    join(t, 0);
     cr_assert_eq(j.got, sent, "the server read %ld of %ld bytes", j.got, sent);
-    /* A peek does not drain: after a short peek the data is still read. */
-    cr_assert_eq(write(c, "xyz", 3), 3);
-    ssize_t r = braid_recv(s, buf, sizeof buf, MSG_PEEK, dl_ms(10000));
-    cr_assert_eq(r, 3);
-    r = braid_read(s, buf, sizeof buf, dl_ms(10000));
-    cr_assert_eq(r, 3);
-    cr_assert_eq(memcmp(buf, "xyz", 3), 0);
-    cr_assert_eq(braid_recv(s, buf, sizeof buf, -1, dl_ms(100)), -EINVAL);
     braid_close(s);
     close(c);
     return 0;
