@@ -64,11 +64,11 @@ typedef struct fdslot {
     bool persistent;  /* braid made the fd: registered once, edge-triggered */
     bool registered;  /* persistent and in home's instance */
     uint32_t ready;   /* persistent: edges seen that no waiter took */
-    uint32_t tick;    /* persistent: deliveries so far (braid_wait_fd's check) */
-    uint32_t drained; /* persistent: directions a transfer found empty (EAGAIN
-                       * or a short read) with no edge since: the next
-                       * transfer waits for an edge instead of a system call
-                       * that would say EAGAIN */
+    uint32_t tick;    /* persistent: deliveries so far (braid_wait_fd's and
+                       * read_drained's "no edge since" checks) */
+    uint32_t drained; /* persistent: directions a short read found emptied
+                       * with no edge since: the next read waits for an edge
+                       * instead of a system call that would say EAGAIN */
     int fd;           /* its index in the table */
 } fdslot;
 
