@@ -163,8 +163,17 @@ static void stop_searching(braid__worker *w)
 static void push_entry(braid__worker *w, uintptr_t e);
 static bool wake_transition(braid_task *t);
 
-/* Fire h's expired timers (wake their tasks onto w). With wait_lock false a
- * busy heap is skipped. Returns how many fired. */
+/* Fire h's expired timers (wake their tasks onto w), at most FIRE_MAX per
+ * call: more stay in the heap for the next check. With wait_lock false a
+ * busy heap is skipped. Returns how many fired.
+ *
+ * Order: the woken tasks are pushed onto our LIFO deque only once every
+ * batch is popped, latest deadline first, so that our own takes run them
+ * earliest deadline (then arming) first even when many expire at once
+ * (pushed batch by batch, 100,000 sleepers due together ran one batch of 64
+ * after another in reverse, and the earliest one last: tens of ms late).
+ * Thieves steal from the other end: the latest deadlines. */
+#define FIRE_MAX 1024
 static unsigned fire_heap(braid__worker *w, braid__timer_heap *h, int64_t now, bool wait_lock)
 {
     if (braid__timer_next(h) > now)
@@ -173,10 +182,10 @@ static unsigned fire_heap(braid__worker *w, braid__timer_heap *h, int64_t now, b
         pthread_mutex_lock(&h->lock);
     else if (pthread_mutex_trylock(&h->lock) != 0)
         return 0;
-    unsigned n = 0;
+    unsigned n = 0, k = 0;
     enum { BATCH = 64 };
     braid__timer *fired[BATCH];
-    braid_task *task[BATCH], *ready[BATCH];
+    braid_task *task[BATCH], *ready[FIRE_MAX]; /* 8 KiB on the worker's thread stack */
     for (;;) {
         /* The state change happens under the lock, and the node is marked
          * fired only after it: a sleeper woken by a cancel instead must take
@@ -185,7 +194,8 @@ static unsigned fire_heap(braid__worker *w, braid__timer_heap *h, int64_t now, b
          * A woken task cannot run before we enqueue it, so enqueuing
          * may wait for the unlock. Nodes and tasks are all cold (one of
          * each per sleeper): prefetch the whole batch first. */
-        unsigned got = braid__timer_pop_expired(h, now, fired, BATCH), k = 0;
+        unsigned want = FIRE_MAX - n < BATCH ? FIRE_MAX - n : BATCH;
+        unsigned got = braid__timer_pop_expired(h, now, fired, want);
         for (unsigned i = 0; i < got; i++) {
             task[i] = fired[i]->data;
             __builtin_prefetch(task[i], 1);
@@ -197,15 +207,12 @@ static unsigned fire_heap(braid__worker *w, braid__timer_heap *h, int64_t now, b
         }
         n += got;
         pthread_mutex_unlock(&h->lock);
-        /* Equal or earlier deadlines first: pushed in reverse, our LIFO
-         * takes come out in deadline (then arming) order, while thieves
-         * steal the latest. */
-        while (k > 0)
-            push_entry(w, (uintptr_t)ready[--k] | ENTRY_RESUME);
-        if (got < BATCH)
+        if (got < want || n == FIRE_MAX)
             break;
         pthread_mutex_lock(&h->lock);
     }
+    while (k > 0)
+        push_entry(w, (uintptr_t)ready[--k] | ENTRY_RESUME);
     if (n != 0) {
         braid__store_relaxed(&w->n_timers_fired, braid__load_relaxed(&w->n_timers_fired) + n);
         braid__trace(w, TEV_TIMERS, n, 0);

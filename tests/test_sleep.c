@@ -95,6 +95,59 @@ Test(sleep, equal_deadlines_fire_in_arming_order, .timeout = 10)
     rt_done(rt);
 }
 
+/* Many timers due at once (more than one firing batch): they run earliest
+ * deadline first, then in arming order, not batch after batch in reverse. */
+#define NDUE 600
+static int64_t many_deadline[NDUE];
+static int many_order[NDUE];
+
+static int64_t sleep_many_and_log(void *arg)
+{
+    int i = IARG(arg);
+    atomic_fetch_add(&narmed, 1);
+    cr_assert_eq(braid_sleep_until(many_deadline[i]), 0);
+    many_order[atomic_fetch_add(&norder, 1)] = i;
+    return 0;
+}
+
+static int64_t main_many_due(void *arg)
+{
+    (void)arg;
+    static braid_task *t[NDUE];
+    /* Far enough out that all arm first, even under sanitizers; three
+     * deadlines a nanosecond apart, so all are due when the worker wakes. */
+    int64_t base = braid_now() + 300 * MS;
+    for (int i = 0; i < NDUE; i++) {
+        many_deadline[i] = base + (i * 7) % 3;
+        cr_assert_eq(braid_spawn(&t[i], sleep_many_and_log, (void *)(intptr_t)i), 0);
+        while (atomic_load(&narmed) < i + 1)
+            braid_yield();
+    }
+    cr_assert_lt(braid_now(), base, "arming took longer than the test allows");
+    for (int i = 0; i < NDUE; i++) {
+        cr_assert_eq(braid_await(t[i], NULL), 0);
+        braid_task_release(t[i]);
+    }
+    return 0;
+}
+
+Test(sleep, many_due_at_once_run_earliest_deadline_first, .timeout = 20)
+{
+    braid_rt *rt = rt_make(1);
+    atomic_store(&norder, 0);
+    atomic_store(&narmed, 0);
+    cr_assert_eq(braid_rt_block_on(rt, main_many_due, NULL, NULL), 0);
+    cr_assert_eq(atomic_load(&norder), NDUE);
+    for (int k = 1; k < NDUE; k++) {
+        int a = many_order[k - 1], b = many_order[k];
+        bool in_order = many_deadline[a] < many_deadline[b] ||
+                        (many_deadline[a] == many_deadline[b] && a < b);
+        cr_assert(in_order, "position %d: task %d (deadline +%lld) ran before task %d (+%lld)",
+                  k, a, (long long)(many_deadline[a] - many_deadline[0]), b,
+                  (long long)(many_deadline[b] - many_deadline[0]));
+    }
+    rt_done(rt);
+}
 static int64_t main_cancel(void *arg)
 {
     (void)arg;
