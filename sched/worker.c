@@ -185,7 +185,8 @@ static unsigned fire_heap(braid__worker *w, braid__timer_heap *h, int64_t now, b
     unsigned n = 0, k = 0;
     enum { BATCH = 64 };
     braid__timer *fired[BATCH];
-    braid_task *task[BATCH], *ready[FIRE_MAX]; /* 8 KiB on the worker's thread stack */
+    /* 8 KiB: fire_heap runs only in the worker loop, on the thread stack. */
+    braid_task *task[BATCH], *ready[FIRE_MAX];
     for (;;) {
         /* The state change happens under the lock, and the node is marked
          * fired only after it: a sleeper woken by a cancel instead must take

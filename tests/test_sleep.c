@@ -48,48 +48,61 @@ Test(sleep, outside_a_coroutine_is_eperm)
 static int order[16];
 static atomic_int norder, narmed;
 
-typedef struct {
-    int64_t deadline;
-    int id;
-} fifo_arg;
+static int64_t fifo_deadline;
 
 static int64_t sleep_until_and_log(void *arg)
 {
-    fifo_arg *a = arg;
     atomic_fetch_add(&narmed, 1); /* one worker: nothing runs until we park */
-    cr_assert_eq(braid_sleep_until(a->deadline), 0);
-    order[atomic_fetch_add(&norder, 1)] = a->id;
+    cr_assert_eq(braid_sleep_until(fifo_deadline), 0);
+    order[atomic_fetch_add(&norder, 1)] = (int)IARG(arg);
     return 0;
+}
+
+/* On one worker: spawn fn(ARG(i)) for i < n, each after the one before has
+ * armed its timer (counted in narmed; one yield need not be enough: the
+ * loop may run the yield queue first). Returns the tasks, for join_all. */
+static braid_task **spawn_armed_in_order(int n, braid_fn fn)
+{
+    braid_task **t = calloc((size_t)n, sizeof *t);
+    cr_assert_not_null(t);
+    for (int i = 0; i < n; i++) {
+        t[i] = spawn(fn, ARG(i));
+        wait_count(&narmed, i + 1);
+    }
+    return t;
+}
+
+/* Join (status 0) and free what spawn_armed_in_order returned. */
+static void join_all(braid_task **t, int n)
+{
+    for (int i = 0; i < n; i++)
+        join(t[i], 0);
+    free(t);
+}
+
+/* Run main on a fresh one-worker runtime with the logs reset; all n
+ * sleepers must have logged. The caller checks the order, then rt_done. */
+static braid_rt *run_logging(braid_fn main, int n)
+{
+    braid_rt *rt = rt_make(1);
+    atomic_store(&norder, 0);
+    atomic_store(&narmed, 0);
+    cr_assert_eq(braid_rt_block_on(rt, main, NULL, NULL), 0);
+    cr_assert_eq(atomic_load(&norder), n);
+    return rt;
 }
 
 static int64_t main_fifo(void *arg)
 {
     (void)arg;
-    static fifo_arg args[10];
-    braid_task *t[10];
-    int64_t deadline = braid_now() + 30 * MS;
-    for (int i = 0; i < 10; i++) {
-        args[i] = (fifo_arg){deadline, i};
-        cr_assert_eq(braid_spawn(&t[i], sleep_until_and_log, &args[i]), 0);
-        /* Let it start and arm its timer before the next one (one yield
-         * need not be enough: the loop may run the yield queue first). */
-        while (atomic_load(&narmed) < i + 1)
-            braid_yield();
-    }
-    for (int i = 0; i < 10; i++) {
-        cr_assert_eq(braid_await(t[i], NULL), 0);
-        braid_task_release(t[i]);
-    }
+    fifo_deadline = braid_now() + 30 * MS;
+    join_all(spawn_armed_in_order(10, sleep_until_and_log), 10);
     return 0;
 }
 
 Test(sleep, equal_deadlines_fire_in_arming_order, .timeout = 10)
 {
-    braid_rt *rt = rt_make(1);
-    atomic_store(&norder, 0);
-    atomic_store(&narmed, 0);
-    cr_assert_eq(braid_rt_block_on(rt, main_fifo, NULL, NULL), 0);
-    cr_assert_eq(atomic_load(&norder), 10);
+    braid_rt *rt = run_logging(main_fifo, 10);
     for (int i = 0; i < 10; i++)
         cr_assert_eq(order[i], i, "position %d woke task %d", i, order[i]);
     rt_done(rt);
@@ -113,31 +126,20 @@ static int64_t sleep_many_and_log(void *arg)
 static int64_t main_many_due(void *arg)
 {
     (void)arg;
-    static braid_task *t[NDUE];
     /* Far enough out that all arm first, even under sanitizers; three
      * deadlines a nanosecond apart, so all are due when the worker wakes. */
     int64_t base = braid_now() + 300 * MS;
-    for (int i = 0; i < NDUE; i++) {
+    for (int i = 0; i < NDUE; i++)
         many_deadline[i] = base + (i * 7) % 3;
-        cr_assert_eq(braid_spawn(&t[i], sleep_many_and_log, (void *)(intptr_t)i), 0);
-        while (atomic_load(&narmed) < i + 1)
-            braid_yield();
-    }
+    braid_task **t = spawn_armed_in_order(NDUE, sleep_many_and_log);
     cr_assert_lt(braid_now(), base, "arming took longer than the test allows");
-    for (int i = 0; i < NDUE; i++) {
-        cr_assert_eq(braid_await(t[i], NULL), 0);
-        braid_task_release(t[i]);
-    }
+    join_all(t, NDUE);
     return 0;
 }
 
 Test(sleep, many_due_at_once_run_earliest_deadline_first, .timeout = 20)
 {
-    braid_rt *rt = rt_make(1);
-    atomic_store(&norder, 0);
-    atomic_store(&narmed, 0);
-    cr_assert_eq(braid_rt_block_on(rt, main_many_due, NULL, NULL), 0);
-    cr_assert_eq(atomic_load(&norder), NDUE);
+    braid_rt *rt = run_logging(main_many_due, NDUE);
     for (int k = 1; k < NDUE; k++) {
         int a = many_order[k - 1], b = many_order[k];
         bool in_order = many_deadline[a] < many_deadline[b] ||
@@ -148,6 +150,7 @@ Test(sleep, many_due_at_once_run_earliest_deadline_first, .timeout = 20)
     }
     rt_done(rt);
 }
+
 static int64_t main_cancel(void *arg)
 {
     (void)arg;
